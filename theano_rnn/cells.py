@@ -1,0 +1,234 @@
+r"""The math of the three cells: parameter layout, initialisation, one time step.
+
+Every cell here is a small, interchangeable piece with one signature (the
+char-rnn design): ``init_params`` draws the tutorial's weights in the
+tutorial's order, ``step`` advances all layers by one token, ``logits``
+turns the top hidden state into unnormalised output scores.  Graph building
+(scan, losses, gradients, optimizers) lives in :mod:`theano_rnn.models` and is
+shared by all cells; the word-level tutorial classes and the minibatched
+char-level models use these same step functions.
+
+States and inputs may be unbatched (a state is a vector ``(H,)``, a token a
+scalar: the tutorials' graphs) or batched (states ``(B, H)``, tokens ``(B,)``).
+
+RNN (WildML part 2, ``rnn_theano.py``)
+    ``s_t = tanh(U[:, x_t] + W s_{t-1})``, ``o_t = softmax(V s_t)``.
+    ``U`` (H, C), ``V`` (C, H), ``W`` (H, H); no biases.  With
+    ``num_layers = L > 1``: ``W`` is (L, H, H) and layers 2..L read the layer
+    below through ``Ud`` (L-1, H, H): ``s^l_t = tanh(Ud[l-1] s^{l-1}_t + W[l] s^l_{t-1})``.
+
+GRU (WildML part 4, ``gru_theano.py``), gate blocks stacked layer-major
+    ``U``, ``W`` (3L, H, H), ``b`` (3L, H); block ``3l + (0, 1, 2)`` is layer
+    ``l``'s update gate z, reset gate r and candidate::
+
+        z = g(U[3l] x + W[3l] s_prev + b[3l])
+        r = g(U[3l+1] x + W[3l+1] s_prev + b[3l+1])
+        h = tanh(U[3l+2] x + W[3l+2] (s_prev * r) + b[3l+2])
+        s = (1 - z) * h + z * s_prev
+
+    with ``x = E[:, x_t]`` for the first layer and the new state of the layer
+    below otherwise; ``o_t = softmax(V s_top + c)``; ``g`` is Theano's
+    ``hard_sigmoid`` by default.
+
+LSTM (same conventions), blocks ``4l + (0, 1, 2, 3)`` = input gate i, forget
+gate f, output gate o, candidate g::
+
+        i = g(U[4l] x + W[4l] h_prev + b[4l])     (likewise f, o)
+        g = tanh(U[4l+3] x + W[4l+3] h_prev + b[4l+3])
+        c = f * c_prev + i * g
+        h = o * tanh(c)
+
+    States per layer: ``(h, c)``.  Gates use the logistic sigmoid by default.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+import pytensor.tensor as pt
+
+from theano_rnn.compat import gate_activation as _gate_activation
+
+__all__ = ["Cell", "CELLS", "get_cell", "RNN", "GRU", "LSTM"]
+
+
+def matvec(M, h):
+    """``M h`` for a state vector, ``h M^T`` for a batch of states (rows)."""
+    if h.ndim == 1:
+        return M.dot(h)
+    return h.dot(M.T)
+
+
+def embed(E, x_t):
+    """Column ``x_t`` of ``E`` (H, C); rows ``(B, H)`` for a batch of tokens."""
+    if x_t.ndim == 0:
+        return E[:, x_t]
+    return E.T[x_t]
+
+
+def _uniform(rng, bound, shape):
+    """One draw from ``rng`` (the tutorial used ``np.random.uniform``)."""
+    if rng is None:
+        return np.random.uniform(-bound, bound, shape)
+    return rng.uniform(-bound, bound, shape)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """Base class: a cell's name, gate blocks per layer and states per layer."""
+
+    name: str = ""
+    blocks: int = 1
+    states_per_layer: int = 1
+    default_gate: str | None = None
+
+    # -- parameters -------------------------------------------------------
+    def param_shapes(self, word_dim, hidden_dim, num_layers):  # pragma: no cover
+        raise NotImplementedError
+
+    def init_params(self, word_dim, hidden_dim, num_layers=1, rng=None):  # pragma: no cover
+        raise NotImplementedError
+
+    @property
+    def param_names(self):
+        return tuple(self.param_shapes(2, 2, 1).keys())
+
+    def param_names_for(self, num_layers):
+        return tuple(self.param_shapes(2, 2, num_layers).keys())
+
+    # -- symbolic -----------------------------------------------------------
+    def initial_states(self, hidden_dim, num_layers, batch_size=None, dtype="float64"):
+        shape = (hidden_dim,) if batch_size is None else (batch_size, hidden_dim)
+        return [pt.zeros(shape, dtype=dtype) for _ in range(self.states_per_layer * num_layers)]
+
+    def step(self, x_t, states, params, num_layers, gate):  # pragma: no cover
+        """Advance every layer by one token; returns ``(new_states, top)``."""
+        raise NotImplementedError
+
+    def logits(self, top, params):
+        """Unnormalised output scores ``V s (+ c)``."""
+        out = matvec(params["V"], top)
+        if "c" in params:
+            out = out + params["c"]
+        return out
+
+    def gate(self, name):
+        return _gate_activation(name or self.default_gate or "sigmoid")
+
+    def infer_layers(self, shapes):
+        """``num_layers`` from a dict of parameter shapes (checkpoint loading)."""
+        raise NotImplementedError  # pragma: no cover
+
+
+class _RNN(Cell):
+    def param_shapes(self, word_dim, hidden_dim, num_layers):
+        H, C, L = hidden_dim, word_dim, num_layers
+        shapes = OrderedDict(U=(H, C), V=(C, H), W=(H, H) if L == 1 else (L, H, H))
+        if L > 1:
+            shapes["Ud"] = (L - 1, H, H)
+        return shapes
+
+    def init_params(self, word_dim, hidden_dim, num_layers=1, rng=None):
+        """U, V, W drawn in the tutorial's order (then Ud for deep RNNs)."""
+        shapes = self.param_shapes(word_dim, hidden_dim, num_layers)
+        p = OrderedDict()
+        p["U"] = _uniform(rng, np.sqrt(1.0 / word_dim), shapes["U"])
+        p["V"] = _uniform(rng, np.sqrt(1.0 / hidden_dim), shapes["V"])
+        p["W"] = _uniform(rng, np.sqrt(1.0 / hidden_dim), shapes["W"])
+        if num_layers > 1:
+            p["Ud"] = _uniform(rng, np.sqrt(1.0 / hidden_dim), shapes["Ud"])
+        return p
+
+    def step(self, x_t, states, params, num_layers, gate=None):
+        U, W = params["U"], params["W"]
+        new = []
+        inp = embed(U, x_t)
+        for layer in range(num_layers):
+            Wl = W if num_layers == 1 else W[layer]
+            if layer > 0:
+                inp = matvec(params["Ud"][layer - 1], new[-1])
+            new.append(pt.tanh(inp + matvec(Wl, states[layer])))
+        return new, new[-1]
+
+    def infer_layers(self, shapes):
+        W = shapes["W"]
+        return 1 if len(W) == 2 else W[0]
+
+
+class _GRU(Cell):
+    def param_shapes(self, word_dim, hidden_dim, num_layers):
+        H, C, n = hidden_dim, word_dim, self.blocks * num_layers
+        return OrderedDict(E=(H, C), U=(n, H, H), W=(n, H, H), V=(C, H), b=(n, H), c=(C,))
+
+    def init_params(self, word_dim, hidden_dim, num_layers=1, rng=None):
+        """E, U, W, V drawn in the tutorial's order; b and c zero."""
+        shapes = self.param_shapes(word_dim, hidden_dim, num_layers)
+        p = OrderedDict()
+        p["E"] = _uniform(rng, np.sqrt(1.0 / word_dim), shapes["E"])
+        p["U"] = _uniform(rng, np.sqrt(1.0 / hidden_dim), shapes["U"])
+        p["W"] = _uniform(rng, np.sqrt(1.0 / hidden_dim), shapes["W"])
+        p["V"] = _uniform(rng, np.sqrt(1.0 / hidden_dim), shapes["V"])
+        p["b"] = np.zeros(shapes["b"])
+        p["c"] = np.zeros(shapes["c"])
+        return p
+
+    def layer(self, x, s_prev, U, W, b, k, g):
+        z = g(matvec(U[k], x) + matvec(W[k], s_prev) + b[k])
+        r = g(matvec(U[k + 1], x) + matvec(W[k + 1], s_prev) + b[k + 1])
+        h = pt.tanh(matvec(U[k + 2], x) + matvec(W[k + 2], s_prev * r) + b[k + 2])
+        return (pt.ones_like(z) - z) * h + z * s_prev
+
+    def step(self, x_t, states, params, num_layers, gate):
+        U, W, b = params["U"], params["W"], params["b"]
+        g = self.gate(gate)
+        x = embed(params["E"], x_t)
+        new = []
+        for layer in range(num_layers):
+            x = self.layer(x, states[layer], U, W, b, 3 * layer, g)
+            new.append(x)
+        return new, x
+
+    def infer_layers(self, shapes):
+        n = shapes["U"][0]
+        if n % self.blocks:
+            raise ValueError(f"U has {n} gate blocks, not a multiple of {self.blocks}")
+        return n // self.blocks
+
+
+class _LSTM(_GRU):
+    def layer(self, x, h_prev, c_prev, U, W, b, k, g):
+        i = g(matvec(U[k], x) + matvec(W[k], h_prev) + b[k])
+        f = g(matvec(U[k + 1], x) + matvec(W[k + 1], h_prev) + b[k + 1])
+        o = g(matvec(U[k + 2], x) + matvec(W[k + 2], h_prev) + b[k + 2])
+        cand = pt.tanh(matvec(U[k + 3], x) + matvec(W[k + 3], h_prev) + b[k + 3])
+        c = f * c_prev + i * cand
+        return o * pt.tanh(c), c
+
+    def step(self, x_t, states, params, num_layers, gate):
+        U, W, b = params["U"], params["W"], params["b"]
+        g = self.gate(gate)
+        x = embed(params["E"], x_t)
+        new = []
+        for layer in range(num_layers):
+            h, c = self.layer(x, states[2 * layer], states[2 * layer + 1], U, W, b, 4 * layer, g)
+            new.extend([h, c])
+            x = h
+        return new, x
+
+
+RNN = _RNN(name="rnn", blocks=1, states_per_layer=1, default_gate=None)
+GRU = _GRU(name="gru", blocks=3, states_per_layer=1, default_gate="hard_sigmoid")
+LSTM = _LSTM(name="lstm", blocks=4, states_per_layer=2, default_gate="sigmoid")
+CELLS = {"rnn": RNN, "gru": GRU, "lstm": LSTM}
+
+
+def get_cell(name) -> Cell:
+    """The cell called ``name`` (``"rnn"``, ``"gru"`` or ``"lstm"``)."""
+    if isinstance(name, Cell):
+        return name
+    try:
+        return CELLS[str(name).lower()]
+    except KeyError:
+        raise ValueError(f"unknown cell {name!r}; choose one of rnn, gru, lstm") from None
