@@ -203,6 +203,27 @@ class RecurrentLM:
         for name in self.param_names:
             self._shared[name].set_value(np.asarray(arrays[name], dtype=self.dtype))
 
+    def resize(self, arrays):
+        """Adopt parameters of a different size: dims are inferred, graphs rebuilt.
+
+        Unlike the tutorial's ``load_model_parameters_theano`` (which changed
+        ``hidden_dim``/``word_dim`` without rebuilding anything), this
+        re-creates the shared variables, resets the optimizer caches and drops
+        every compiled function, so the next call compiles for the new size.
+        """
+        from theano_rnn.io import infer_layout
+
+        cell, C, H, L = infer_layout({k: np.shape(v) for k, v in arrays.items()}, self.cell.name)
+        config = self.config()
+        config.update(word_dim=C, hidden_dim=H, num_layers=L)
+        fresh = model_from_config(config, params=arrays, mode=self._mode)
+        keep = {"_compiled", "_graph_cache"}
+        for key in list(self.__dict__):
+            if key in keep:
+                del self.__dict__[key]
+        self.__dict__.update(fresh.__dict__)
+        return self
+
     @property
     def optimizer_state(self):
         """Ordered dict of the optimizer's shared caches (``mE`` ... for RMSprop)."""

@@ -1,0 +1,305 @@
+"""Checkpoints: one ``.npz`` per model, readable with plain ``np.load``.
+
+Layout of a file written by :func:`save`:
+
+* the parameters under the tutorials' names (``U``, ``V``, ``W`` for the RNN;
+  ``E``, ``U``, ``W``, ``V``, ``b``, ``c`` for the GRU/LSTM), so
+  ``np.load(f)["U"]`` works as in the tutorials;
+* ``optimizer/<name>``: optimizer state (RMSprop caches ``mE`` ...);
+* ``__meta__``: a 0-d unicode array holding JSON (format version, model
+  config, caller metadata such as loss history and options);
+* ``__vocab__``: the vocabulary as a unicode array (index order);
+* ``extra/<name>``: any further arrays the caller passes (RNG state ...).
+
+No pickle is used anywhere (``np.load(allow_pickle=False)`` reads it all).
+Files are written to a temporary file in the same directory, flushed,
+fsynced and renamed over the target, so a crash never leaves a half-written
+checkpoint and never destroys the previous one.
+
+:func:`load` also reads files in the tutorials' original layout (keys
+``U, V, W`` only, e.g. the shipped float32 ``trained-model-theano.npz``; or
+``E, U, W, V, b, c`` of the GRU/LSTM tutorial) into a model of the right size,
+inferring the cell from the keys and the sizes from the shapes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from theano_rnn.cells import get_cell
+from theano_rnn.models import model_from_config
+
+__all__ = [
+    "FORMAT_VERSION",
+    "CheckpointError",
+    "Checkpoint",
+    "save",
+    "load",
+    "atomic_savez",
+    "infer_layout",
+]
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+META_KEY = "__meta__"
+VOCAB_KEY = "__vocab__"
+OPT_PREFIX = "optimizer/"
+EXTRA_PREFIX = "extra/"
+
+_RNN_KEYS = {"U", "V", "W"}
+_GATED_KEYS = {"E", "U", "W", "V", "b", "c"}
+
+
+class CheckpointError(ValueError):
+    """A checkpoint is missing, unreadable, or does not fit the model."""
+
+
+@dataclass
+class Checkpoint:
+    """What :func:`load` returns: a ready model plus what was stored with it."""
+
+    model: object
+    index_to_word: list | None = None
+    metadata: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)
+    path: str | None = None
+
+    @property
+    def word_to_index(self):
+        if self.index_to_word is None:
+            return None
+        return {w: i for i, w in enumerate(self.index_to_word)}
+
+
+def atomic_savez(path, arrays):
+    """``np.savez`` to a temporary file in the target directory, then rename."""
+    path = Path(path)
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        raise CheckpointError(f"cannot write checkpoint {path}: directory {directory} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, **arrays)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return str(path)
+
+
+def save(path, model, *, index_to_word=None, metadata=None, extra=None, optimizer_state=True):
+    """Write ``model`` (and its vocabulary, metadata, optimizer state) atomically.
+
+    Args:
+        path: target file; ``.npz`` is *not* appended (unlike ``np.savez``).
+        model: a :class:`~theano_rnn.models.RecurrentLM` (or anything with
+            ``config()``, ``get_params()`` and ``get_optimizer_state()``).
+        index_to_word: the vocabulary in index order (words or characters).
+        metadata: JSON-serialisable dict (options, loss history, epoch ...).
+        extra: further arrays, stored as ``extra/<name>``.
+        optimizer_state: also store the optimizer's caches (default True).
+    Returns the path written.
+    """
+    arrays = dict(model.get_params())
+    if optimizer_state and hasattr(model, "get_optimizer_state"):
+        for name, value in model.get_optimizer_state().items():
+            arrays[OPT_PREFIX + name] = value
+    meta = {"format": "theano_rnn", "format_version": FORMAT_VERSION, "model": model.config()}
+    if metadata:
+        meta["metadata"] = metadata
+    try:
+        arrays[META_KEY] = np.array(json.dumps(meta, sort_keys=True))
+    except TypeError as exc:
+        raise CheckpointError(f"checkpoint metadata is not JSON-serialisable: {exc}") from None
+    if index_to_word is not None:
+        if len(index_to_word) != model.word_dim:
+            raise CheckpointError(
+                f"vocabulary has {len(index_to_word)} entries but the model's word_dim is "
+                f"{model.word_dim}"
+            )
+        arrays[VOCAB_KEY] = np.array([str(w) for w in index_to_word], dtype=str)
+    for name, value in (extra or {}).items():
+        arrays[EXTRA_PREFIX + name] = np.asarray(value)
+    return atomic_savez(path, arrays)
+
+
+def infer_layout(shapes, cell=None):
+    """``(cell name, word_dim, hidden_dim, num_layers)`` from parameter shapes.
+
+    ``shapes`` maps key -> shape.  Raises :class:`CheckpointError` naming the
+    offending key when the layout is not one of the tutorials'.
+    """
+    keys = set(shapes)
+    if _GATED_KEYS <= keys:
+        H, C = _shape(shapes, "E", 2)
+        n = _shape(shapes, "U", 3)[0]
+        candidates = [c for c in ("gru", "lstm") if n % get_cell(c).blocks == 0 and n > 0]
+        if cell is not None:
+            cell = get_cell(cell).name
+            if cell == "rnn" or cell not in candidates:
+                held = " or ".join(c.upper() for c in candidates) or "unknown cell"
+                raise CheckpointError(
+                    f"checkpoint holds a {held} (U has {n} gate blocks), not a {cell.upper()}"
+                )
+        elif len(candidates) == 1:
+            cell = candidates[0]
+        elif not candidates:
+            raise CheckpointError(
+                f"key 'U' has {n} gate blocks: not a multiple of 3 (GRU) or 4 (LSTM)"
+            )
+        else:
+            raise CheckpointError(
+                f"key 'U' has {n} gate blocks, which fits both a GRU and an LSTM: "
+                "pass cell='gru' or cell='lstm'"
+            )
+        layers = n // get_cell(cell).blocks
+    elif _RNN_KEYS <= keys:
+        if cell is not None and get_cell(cell).name != "rnn":
+            raise CheckpointError(
+                f"checkpoint holds an RNN (keys U, V, W), not a {get_cell(cell).name.upper()}"
+            )
+        cell = "rnn"
+        H, C = _shape(shapes, "U", 2)
+        W = shapes["W"]
+        layers = 1 if len(W) == 2 else int(W[0])
+    else:
+        raise CheckpointError(
+            f"unrecognised checkpoint layout: keys {sorted(keys)}; expected U, V, W (RNN) "
+            "or E, U, W, V, b, c (GRU/LSTM)"
+        )
+    expected = get_cell(cell).param_shapes(C, H, layers)
+    for key, shape in expected.items():
+        if key not in shapes:
+            raise CheckpointError(f"checkpoint is missing key {key!r} for a {cell.upper()}")
+        if tuple(shapes[key]) != tuple(shape):
+            raise CheckpointError(
+                f"key {key!r} has shape {tuple(shapes[key])}, expected {tuple(shape)} for "
+                f"{_article(cell)} {cell.upper()} with word_dim={C}, hidden_dim={H}, num_layers={layers}"
+            )
+    return cell, int(C), int(H), int(layers)
+
+
+def _article(cell):
+    return "an" if cell == "rnn" else "a"
+
+
+def _shape(shapes, key, ndim):
+    shape = tuple(shapes[key])
+    if len(shape) != ndim:
+        raise CheckpointError(f"key {key!r} has shape {shape}, expected {ndim} dimensions")
+    return shape
+
+
+def _open(path):
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"no such checkpoint: {path}")
+    try:
+        data = np.load(path, allow_pickle=False)
+        return {k: data[k] for k in data.files}
+    except (OSError, ValueError, EOFError) as exc:
+        raise CheckpointError(f"cannot read checkpoint {path}: {exc}") from None
+
+
+def load_arrays(path):
+    """All arrays of a checkpoint, name -> ndarray (no model built)."""
+    return _open(path)
+
+
+def read_metadata(path):
+    """The JSON metadata of a checkpoint written by :func:`save` (``{}`` if none)."""
+    arrays = _open(path)
+    if META_KEY not in arrays:
+        return {}
+    return json.loads(str(arrays[META_KEY]))
+
+
+def load(path, *, mode=None, cell=None, model_class=None, **overrides):
+    """Load a checkpoint into a ready model.
+
+    Args:
+        path: a file written by :func:`save`, or in a tutorial's layout.
+        mode: backend for the rebuilt model (``"C"``, ``"NUMBA"``, ``"JAX"``).
+        cell: expected cell (``"rnn"``/``"gru"``/``"lstm"``); a mismatch
+            raises :class:`CheckpointError`.  For tutorial files it also
+            resolves layouts that fit both a GRU and an LSTM.
+        model_class: build this class instead of the one recorded.
+        overrides: model keyword arguments to override (e.g.
+            ``bptt_truncate``) when rebuilding.
+    Returns a :class:`Checkpoint` with ``.model``, ``.index_to_word``,
+    ``.metadata`` and ``.extra``.
+    """
+    arrays = _open(path)
+    meta = None
+    if META_KEY in arrays:
+        try:
+            meta = json.loads(str(arrays[META_KEY]))
+            config = dict(meta["model"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise CheckpointError(f"checkpoint {path}: unreadable metadata ({exc})") from None
+    params = {
+        k: v for k, v in arrays.items() if not k.startswith(("__", OPT_PREFIX, EXTRA_PREFIX))
+    }
+    shapes = {k: v.shape for k, v in params.items()}
+    if meta is not None:
+        recorded = config.get("cell")
+        if cell is not None and get_cell(cell).name != recorded:
+            raise CheckpointError(
+                f"checkpoint {path} holds a {str(recorded).upper()}, not a "
+                f"{get_cell(cell).name.upper()}"
+            )
+        try:
+            infer_layout(shapes, recorded)
+        except CheckpointError as exc:
+            raise CheckpointError(f"checkpoint {path}: {exc}") from None
+    else:
+        try:
+            cell_name, C, H, L = infer_layout(shapes, cell)
+        except CheckpointError as exc:
+            raise CheckpointError(f"checkpoint {path}: {exc}") from None
+        config = {"cell": cell_name, "word_dim": C, "hidden_dim": H, "num_layers": L}
+        if cell_name == "rnn":
+            config["bptt_truncate"] = 4  # RNNTheano's default
+        log.info(
+            "%s: tutorial layout without metadata: %s, word_dim=%d, hidden_dim=%d, layers=%d",
+            path, cell_name.upper(), C, H, L,
+        )
+    config.update(overrides)
+    if model_class is not None:
+        kwargs = {
+            k: config[k]
+            for k in ("num_layers", "gate_activation", "truncation", "optimizer")
+            if config.get(k) is not None
+        }
+        model = model_class(
+            config["word_dim"], config["hidden_dim"], config.get("bptt_truncate", -1),
+            mode=mode, params=params, **kwargs,
+        )
+    else:
+        model = model_from_config(config, params=params, mode=mode)
+    opt = {k[len(OPT_PREFIX):]: v for k, v in arrays.items() if k.startswith(OPT_PREFIX)}
+    if opt and model.get_optimizer_state():
+        try:
+            model.set_optimizer_state(opt)
+        except ValueError as exc:
+            raise CheckpointError(f"checkpoint {path}: {exc}") from None
+    vocab = None
+    if VOCAB_KEY in arrays:
+        vocab = [str(w) for w in arrays[VOCAB_KEY].tolist()]
+    extra = {k[len(EXTRA_PREFIX):]: v for k, v in arrays.items() if k.startswith(EXTRA_PREFIX)}
+    metadata = (meta or {}).get("metadata", {})
+    return Checkpoint(model=model, index_to_word=vocab, metadata=metadata, extra=extra, path=str(path))
