@@ -42,6 +42,7 @@ import numpy as np
 import pytensor
 import pytensor.tensor as pt
 from pytensor.compile.mode import Mode
+from pytensor.gradient import disconnected_grad
 from pytensor.tensor.special import softmax as _pt_softmax
 
 __all__ = [
@@ -81,7 +82,14 @@ def hard_sigmoid(x):
     x = pt.as_tensor_variable(x)
     slope = pt.constant(0.2, dtype=x.dtype)
     shift = pt.constant(0.5, dtype=x.dtype)
-    return pt.clip(x * slope + shift, 0, 1)
+    y = x * slope + shift
+    value = pt.clip(y, 0, 1)
+    # Theano's gradient is clip's ``(y >= 0) & (y <= 1)`` mask times 0.2.  A C
+    # compiler that fuses ``0.2 * x + 0.5`` into one FMA makes y = -1.4e-17 at
+    # x = -2.5, which would drop the boundary; so the mask is taken on x
+    # itself (exact comparisons) while the value stays the formula above.
+    inside = pt.and_(pt.ge(x, -2.5), pt.le(x, 2.5))
+    return disconnected_grad(value) + inside * (y - disconnected_grad(y))
 
 
 def sigmoid(x):

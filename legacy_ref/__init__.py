@@ -1,0 +1,35 @@
+"""NumPy-only reference implementations of the WildML / seed-GRU tutorial models.
+
+Readable, float64, one Python loop iteration per time step; each function names the
+notebook cell or file it reproduces.  Used by the tests of ``theano_rnn`` as the
+ground truth its PyTensor graphs are compared with.  Imports nothing but NumPy and
+the standard library, and does nothing at import time.
+
+* :class:`RNNNumpy`, :func:`softmax`, :func:`train_with_sgd` - WildML part 2,
+  ``RNNLM.ipynb`` (dennybritz/rnn-tutorial-rnnlm).
+* :class:`GRUNumpy`, :func:`hard_sigmoid` - WildML part 4, ``gru_theano.py``
+  (dennybritz/rnn-tutorial-gru-lstm).
+* :class:`LSTMNumpy` - the LSTM equations in ``gru_theano.py``'s layout.
+* :class:`CharGRU`, :func:`abcdefg_demo` - the GRU article's character-level NumPy GRU
+  (reconstructed; see ``legacy_ref/char_gru.py``).
+"""
+
+from .char_gru import CharGRU, abcdefg_demo
+from .common import hard_sigmoid, hard_sigmoid_grad, sigmoid
+from .gru_numpy import GRUNumpy
+from .lstm_numpy import LSTMNumpy
+from .rnn_numpy import GradientCheckResult, RNNNumpy, softmax, train_with_sgd
+
+__all__ = [
+    "RNNNumpy",
+    "GRUNumpy",
+    "LSTMNumpy",
+    "CharGRU",
+    "GradientCheckResult",
+    "softmax",
+    "hard_sigmoid",
+    "hard_sigmoid_grad",
+    "sigmoid",
+    "train_with_sgd",
+    "abcdefg_demo",
+]
