@@ -84,28 +84,50 @@ class Cell:
     states_per_layer: int = 1
     default_gate: str | None = None
 
+    input_modes = ("onehot",)
+
     # -- parameters -------------------------------------------------------
-    def param_shapes(self, word_dim, hidden_dim, num_layers):  # pragma: no cover
+    def param_shapes(self, word_dim, hidden_dim, num_layers, input_mode=None):  # pragma: no cover
         raise NotImplementedError
 
-    def init_params(self, word_dim, hidden_dim, num_layers=1, rng=None):  # pragma: no cover
+    def init_params(self, word_dim, hidden_dim, num_layers=1, rng=None, input_mode=None):  # pragma: no cover
         raise NotImplementedError
 
-    @property
-    def param_names(self):
-        return tuple(self.param_shapes(2, 2, 1).keys())
+    def check_input_mode(self, input_mode):
+        """Validate ``input_mode``; ``None`` gives the cell's tutorial default."""
+        mode = input_mode or self.input_modes[0]
+        if mode not in self.input_modes:
+            raise ValueError(
+                f"{self.name} cells take input_mode {' or '.join(map(repr, self.input_modes))}, "
+                f"not {input_mode!r}"
+            )
+        return mode
 
-    def param_names_for(self, num_layers):
-        return tuple(self.param_shapes(2, 2, num_layers).keys())
+    def input_mode_of(self, keys):
+        """The input mode of a parameter set (``Ux`` present -> "onehot")."""
+        return "onehot" if "Ux" in keys or self.name == "rnn" else "embedding"
 
     # -- symbolic -----------------------------------------------------------
     def initial_states(self, hidden_dim, num_layers, batch_size=None, dtype="float64"):
         shape = (hidden_dim,) if batch_size is None else (batch_size, hidden_dim)
         return [pt.zeros(shape, dtype=dtype) for _ in range(self.states_per_layer * num_layers)]
 
-    def step(self, x_t, states, params, num_layers, gate):  # pragma: no cover
-        """Advance every layer by one token; returns ``(new_states, top)``."""
+    def first_projections(self, x, params):  # pragma: no cover
+        """Input contributions of the first layer, one per gate block.
+
+        ``x`` may be a token, a batch of tokens, or a whole (batched) sequence:
+        the result has ``x``'s shape plus a trailing H axis.  Computing it for
+        the whole sequence outside the loop is Lasagne's ``precompute_input``.
+        """
         raise NotImplementedError
+
+    def layers_step(self, xp, states, params, num_layers, gate):  # pragma: no cover
+        """Advance every layer given the first layer's input projections ``xp``."""
+        raise NotImplementedError
+
+    def step(self, x_t, states, params, num_layers, gate=None):
+        """Advance every layer by one token; returns ``(new_states, top)``."""
+        return self.layers_step(self.first_projections(x_t, params), states, params, num_layers, gate)
 
     def logits(self, top, params):
         """Unnormalised output scores ``V s (+ c)``."""
@@ -123,16 +145,21 @@ class Cell:
 
 
 class _RNN(Cell):
-    def param_shapes(self, word_dim, hidden_dim, num_layers):
+    """The RNN's ``U`` already acts on one-hot inputs (``U[:, x_t]``)."""
+
+    input_modes = ("onehot",)
+
+    def param_shapes(self, word_dim, hidden_dim, num_layers, input_mode=None):
+        self.check_input_mode(input_mode)
         H, C, L = hidden_dim, word_dim, num_layers
         shapes = OrderedDict(U=(H, C), V=(C, H), W=(H, H) if L == 1 else (L, H, H))
         if L > 1:
             shapes["Ud"] = (L - 1, H, H)
         return shapes
 
-    def init_params(self, word_dim, hidden_dim, num_layers=1, rng=None):
+    def init_params(self, word_dim, hidden_dim, num_layers=1, rng=None, input_mode=None):
         """U, V, W drawn in the tutorial's order (then Ud for deep RNNs)."""
-        shapes = self.param_shapes(word_dim, hidden_dim, num_layers)
+        shapes = self.param_shapes(word_dim, hidden_dim, num_layers, input_mode)
         p = OrderedDict()
         p["U"] = _uniform(rng, np.sqrt(1.0 / word_dim), shapes["U"])
         p["V"] = _uniform(rng, np.sqrt(1.0 / hidden_dim), shapes["V"])
@@ -141,10 +168,13 @@ class _RNN(Cell):
             p["Ud"] = _uniform(rng, np.sqrt(1.0 / hidden_dim), shapes["Ud"])
         return p
 
-    def step(self, x_t, states, params, num_layers, gate=None):
-        U, W = params["U"], params["W"]
+    def first_projections(self, x, params):
+        return [embed(params["U"], x)]
+
+    def layers_step(self, xp, states, params, num_layers, gate=None):
+        W = params["W"]
         new = []
-        inp = embed(U, x_t)
+        inp = xp[0]
         for layer in range(num_layers):
             Wl = W if num_layers == 1 else W[layer]
             if layer > 0:
@@ -158,64 +188,96 @@ class _RNN(Cell):
 
 
 class _GRU(Cell):
-    def param_shapes(self, word_dim, hidden_dim, num_layers):
-        H, C, n = hidden_dim, word_dim, self.blocks * num_layers
-        return OrderedDict(E=(H, C), U=(n, H, H), W=(n, H, H), V=(C, H), b=(n, H), c=(C,))
+    """Gated cells; ``input_mode`` "embedding" (the tutorial) or "onehot" (char-rnn).
 
-    def init_params(self, word_dim, hidden_dim, num_layers=1, rng=None):
-        """E, U, W, V drawn in the tutorial's order; b and c zero."""
-        shapes = self.param_shapes(word_dim, hidden_dim, num_layers)
+    "embedding": ``x = E[:, x_t]`` feeds ``U[block]`` like every other layer.
+    "onehot": the first layer's input weights act on the one-hot vector
+    directly, ``Ux[j][:, x_t]`` (``Ux`` (blocks, H, C)), as in char-rnn; ``U``
+    then holds the blocks of layers 2..L only (absent for one layer).
+    """
+
+    input_modes = ("embedding", "onehot")
+
+    def param_shapes(self, word_dim, hidden_dim, num_layers, input_mode=None):
+        mode = self.check_input_mode(input_mode)
+        H, C, n = hidden_dim, word_dim, self.blocks * num_layers
+        if mode == "embedding":
+            return OrderedDict(E=(H, C), U=(n, H, H), W=(n, H, H), V=(C, H), b=(n, H), c=(C,))
+        shapes = OrderedDict(Ux=(self.blocks, H, C))
+        if num_layers > 1:
+            shapes["U"] = (n - self.blocks, H, H)
+        shapes.update(W=(n, H, H), V=(C, H), b=(n, H), c=(C,))
+        return shapes
+
+    def init_params(self, word_dim, hidden_dim, num_layers=1, rng=None, input_mode=None):
+        """E (or Ux), U, W, V drawn in the tutorial's order; b and c zero."""
+        shapes = self.param_shapes(word_dim, hidden_dim, num_layers, input_mode)
         p = OrderedDict()
-        p["E"] = _uniform(rng, np.sqrt(1.0 / word_dim), shapes["E"])
-        p["U"] = _uniform(rng, np.sqrt(1.0 / hidden_dim), shapes["U"])
-        p["W"] = _uniform(rng, np.sqrt(1.0 / hidden_dim), shapes["W"])
-        p["V"] = _uniform(rng, np.sqrt(1.0 / hidden_dim), shapes["V"])
+        for name in ("E", "Ux"):
+            if name in shapes:
+                p[name] = _uniform(rng, np.sqrt(1.0 / word_dim), shapes[name])
+        for name in ("U", "W", "V"):
+            if name in shapes:
+                p[name] = _uniform(rng, np.sqrt(1.0 / hidden_dim), shapes[name])
         p["b"] = np.zeros(shapes["b"])
         p["c"] = np.zeros(shapes["c"])
-        return p
+        return OrderedDict((k, p[k]) for k in shapes)
 
-    def layer(self, x, s_prev, U, W, b, k, g):
-        z = g(matvec(U[k], x) + matvec(W[k], s_prev) + b[k])
-        r = g(matvec(U[k + 1], x) + matvec(W[k + 1], s_prev) + b[k + 1])
-        h = pt.tanh(matvec(U[k + 2], x) + matvec(W[k + 2], s_prev * r) + b[k + 2])
+    def first_projections(self, x, params):
+        if "Ux" in params:
+            Ux = params["Ux"]
+            return [embed(Ux[j], x) for j in range(self.blocks)]
+        x_e = embed(params["E"], x)
+        U = params["U"]
+        return [matvec(U[j], x_e) for j in range(self.blocks)]
+
+    def deep_projections(self, h_below, params, layer):
+        U = params["U"]
+        base = self.blocks * (layer - 1 if "Ux" in params else layer)
+        return [matvec(U[base + j], h_below) for j in range(self.blocks)]
+
+    def layer(self, xp, s_prev, W, b, k, g):
+        z = g(xp[0] + matvec(W[k], s_prev) + b[k])
+        r = g(xp[1] + matvec(W[k + 1], s_prev) + b[k + 1])
+        h = pt.tanh(xp[2] + matvec(W[k + 2], s_prev * r) + b[k + 2])
         return (pt.ones_like(z) - z) * h + z * s_prev
 
-    def step(self, x_t, states, params, num_layers, gate):
-        U, W, b = params["U"], params["W"], params["b"]
+    def layers_step(self, xp, states, params, num_layers, gate):
+        W, b = params["W"], params["b"]
         g = self.gate(gate)
-        x = embed(params["E"], x_t)
         new = []
         for layer in range(num_layers):
-            x = self.layer(x, states[layer], U, W, b, 3 * layer, g)
-            new.append(x)
-        return new, x
+            if layer > 0:
+                xp = self.deep_projections(new[-1], params, layer)
+            new.append(self.layer(xp, states[layer], W, b, 3 * layer, g))
+        return new, new[-1]
 
     def infer_layers(self, shapes):
-        n = shapes["U"][0]
+        n = shapes["W"][0]
         if n % self.blocks:
-            raise ValueError(f"U has {n} gate blocks, not a multiple of {self.blocks}")
+            raise ValueError(f"W has {n} gate blocks, not a multiple of {self.blocks}")
         return n // self.blocks
 
 
 class _LSTM(_GRU):
-    def layer(self, x, h_prev, c_prev, U, W, b, k, g):
-        i = g(matvec(U[k], x) + matvec(W[k], h_prev) + b[k])
-        f = g(matvec(U[k + 1], x) + matvec(W[k + 1], h_prev) + b[k + 1])
-        o = g(matvec(U[k + 2], x) + matvec(W[k + 2], h_prev) + b[k + 2])
-        cand = pt.tanh(matvec(U[k + 3], x) + matvec(W[k + 3], h_prev) + b[k + 3])
+    def layer(self, xp, h_prev, c_prev, W, b, k, g):
+        i = g(xp[0] + matvec(W[k], h_prev) + b[k])
+        f = g(xp[1] + matvec(W[k + 1], h_prev) + b[k + 1])
+        o = g(xp[2] + matvec(W[k + 2], h_prev) + b[k + 2])
+        cand = pt.tanh(xp[3] + matvec(W[k + 3], h_prev) + b[k + 3])
         c = f * c_prev + i * cand
         return o * pt.tanh(c), c
 
-    def step(self, x_t, states, params, num_layers, gate):
-        U, W, b = params["U"], params["W"], params["b"]
+    def layers_step(self, xp, states, params, num_layers, gate):
+        W, b = params["W"], params["b"]
         g = self.gate(gate)
-        x = embed(params["E"], x_t)
         new = []
         for layer in range(num_layers):
-            h, c = self.layer(x, states[2 * layer], states[2 * layer + 1], U, W, b, 4 * layer, g)
+            if layer > 0:
+                xp = self.deep_projections(new[-2], params, layer)
+            h, c = self.layer(xp, states[2 * layer], states[2 * layer + 1], W, b, 4 * layer, g)
             new.extend([h, c])
-            x = h
-        return new, x
+        return new, new[-2]
 
 
 RNN = _RNN(name="rnn", blocks=1, states_per_layer=1, default_gate=None)

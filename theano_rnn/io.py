@@ -55,7 +55,7 @@ OPT_PREFIX = "optimizer/"
 EXTRA_PREFIX = "extra/"
 
 _RNN_KEYS = {"U", "V", "W"}
-_GATED_KEYS = {"E", "U", "W", "V", "b", "c"}
+_GATED_CORE = {"W", "V", "b", "c"}
 
 
 class CheckpointError(ValueError):
@@ -144,26 +144,28 @@ def infer_layout(shapes, cell=None):
     offending key when the layout is not one of the tutorials'.
     """
     keys = set(shapes)
-    if _GATED_KEYS <= keys:
-        H, C = _shape(shapes, "E", 2)
-        n = _shape(shapes, "U", 3)[0]
+    input_mode = None
+    if _GATED_CORE <= keys and ("E" in keys or "Ux" in keys):
+        C, H = _shape(shapes, "V", 2)
+        n = _shape(shapes, "W", 3)[0]
+        input_mode = "onehot" if "Ux" in keys else "embedding"
         candidates = [c for c in ("gru", "lstm") if n % get_cell(c).blocks == 0 and n > 0]
         if cell is not None:
             cell = get_cell(cell).name
             if cell == "rnn" or cell not in candidates:
                 held = " or ".join(c.upper() for c in candidates) or "unknown cell"
                 raise CheckpointError(
-                    f"checkpoint holds a {held} (U has {n} gate blocks), not a {cell.upper()}"
+                    f"checkpoint holds a {held} (W has {n} gate blocks), not a {cell.upper()}"
                 )
         elif len(candidates) == 1:
             cell = candidates[0]
         elif not candidates:
             raise CheckpointError(
-                f"key 'U' has {n} gate blocks: not a multiple of 3 (GRU) or 4 (LSTM)"
+                f"key 'W' has {n} gate blocks: not a multiple of 3 (GRU) or 4 (LSTM)"
             )
         else:
             raise CheckpointError(
-                f"key 'U' has {n} gate blocks, which fits both a GRU and an LSTM: "
+                f"key 'W' has {n} gate blocks, which fits both a GRU and an LSTM: "
                 "pass cell='gru' or cell='lstm'"
             )
         layers = n // get_cell(cell).blocks
@@ -181,7 +183,7 @@ def infer_layout(shapes, cell=None):
             f"unrecognised checkpoint layout: keys {sorted(keys)}; expected U, V, W (RNN) "
             "or E, U, W, V, b, c (GRU/LSTM)"
         )
-    expected = get_cell(cell).param_shapes(C, H, layers)
+    expected = get_cell(cell).param_shapes(C, H, layers, input_mode)
     for key, shape in expected.items():
         if key not in shapes:
             raise CheckpointError(f"checkpoint is missing key {key!r} for a {cell.upper()}")
@@ -271,7 +273,13 @@ def load(path, *, mode=None, cell=None, model_class=None, **overrides):
             cell_name, C, H, L = infer_layout(shapes, cell)
         except CheckpointError as exc:
             raise CheckpointError(f"checkpoint {path}: {exc}") from None
-        config = {"cell": cell_name, "word_dim": C, "hidden_dim": H, "num_layers": L}
+        config = {
+            "cell": cell_name,
+            "word_dim": C,
+            "hidden_dim": H,
+            "num_layers": L,
+            "input_mode": get_cell(cell_name).input_mode_of(shapes),
+        }
         if cell_name == "rnn":
             config["bptt_truncate"] = 4  # RNNTheano's default
         log.info(
@@ -282,7 +290,7 @@ def load(path, *, mode=None, cell=None, model_class=None, **overrides):
     if model_class is not None:
         kwargs = {
             k: config[k]
-            for k in ("num_layers", "gate_activation", "truncation", "optimizer")
+            for k in ("num_layers", "gate_activation", "truncation", "optimizer", "input_mode")
             if config.get(k) is not None
         }
         model = model_class(

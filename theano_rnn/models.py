@@ -112,8 +112,10 @@ class RecurrentLM:
         truncation="scan",
         optimizer=None,
         params=None,
+        input_mode=None,
     ):
         self.cell = get_cell(cell or self.cell_name)
+        self.input_mode = self.cell.check_input_mode(input_mode)
         word_dim, hidden_dim, num_layers = int(word_dim), int(hidden_dim), int(num_layers)
         if word_dim < 1 or hidden_dim < 1 or num_layers < 1:
             raise ValueError(
@@ -138,8 +140,10 @@ class RecurrentLM:
         self._mode = get_mode(mode)
         self.dtype = pytensor.config.floatX
         if params is None:
-            params = self.cell.init_params(word_dim, hidden_dim, num_layers, rng)
-        self.param_names = tuple(self.cell.param_shapes(word_dim, hidden_dim, num_layers))
+            params = self.cell.init_params(word_dim, hidden_dim, num_layers, rng, self.input_mode)
+        self.param_names = tuple(
+            self.cell.param_shapes(word_dim, hidden_dim, num_layers, self.input_mode)
+        )
         self._shared = OrderedDict()
         for name in self.param_names:
             value = np.asarray(params[name], dtype=self.dtype)
@@ -173,6 +177,7 @@ class RecurrentLM:
             "gate_activation": self.gate_activation,
             "truncation": self.truncation,
             "optimizer": self.optimizer,
+            "input_mode": self.input_mode,
             "dtype": self.dtype,
         }
 
@@ -187,7 +192,9 @@ class RecurrentLM:
 
     def check_shapes(self, arrays, source="parameters"):
         """Raise ``ValueError`` naming the first array whose shape does not fit."""
-        expected = self.cell.param_shapes(self.word_dim, self.hidden_dim, self.num_layers)
+        expected = self.cell.param_shapes(
+            self.word_dim, self.hidden_dim, self.num_layers, self.input_mode
+        )
         for name, shape in expected.items():
             if name not in arrays:
                 raise ValueError(f"{source}: missing key {name!r}")
@@ -506,6 +513,7 @@ def model_from_config(config, params=None, mode=None):
         gate_activation=config.get("gate_activation"),
         truncation=config.get("truncation", "scan"),
         optimizer=config.get("optimizer"),
+        input_mode=config.get("input_mode"),
         mode=mode,
         params=params,
     )
