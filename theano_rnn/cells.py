@@ -121,9 +121,25 @@ class Cell:
         """
         raise NotImplementedError
 
-    def layers_step(self, xp, states, params, num_layers, gate):  # pragma: no cover
-        """Advance every layer given the first layer's input projections ``xp``."""
+    def deep_projections(self, h_below, params, layer, num_layers):  # pragma: no cover
+        """Input contributions of ``layer`` (>= 1) from the layer below's state."""
         raise NotImplementedError
+
+    def layer_step(self, xp, states, params, layer, num_layers, gate):  # pragma: no cover
+        """One layer, one step: ``(new states of the layer, its output h)``."""
+        raise NotImplementedError
+
+    def layers_step(self, xp, states, params, num_layers, gate):
+        """Advance every layer given the first layer's input projections ``xp``."""
+        n = self.states_per_layer
+        new = []
+        h = None
+        for layer in range(num_layers):
+            if layer > 0:
+                xp = self.deep_projections(h, params, layer, num_layers)
+            st, h = self.layer_step(xp, states[n * layer : n * (layer + 1)], params, layer, num_layers, gate)
+            new.extend(st)
+        return new, h
 
     def step(self, x_t, states, params, num_layers, gate=None):
         """Advance every layer by one token; returns ``(new_states, top)``."""
@@ -171,16 +187,13 @@ class _RNN(Cell):
     def first_projections(self, x, params):
         return [embed(params["U"], x)]
 
-    def layers_step(self, xp, states, params, num_layers, gate=None):
-        W = params["W"]
-        new = []
-        inp = xp[0]
-        for layer in range(num_layers):
-            Wl = W if num_layers == 1 else W[layer]
-            if layer > 0:
-                inp = matvec(params["Ud"][layer - 1], new[-1])
-            new.append(pt.tanh(inp + matvec(Wl, states[layer])))
-        return new, new[-1]
+    def deep_projections(self, h_below, params, layer, num_layers):
+        return [matvec(params["Ud"][layer - 1], h_below)]
+
+    def layer_step(self, xp, states, params, layer, num_layers, gate=None):
+        W = params["W"] if num_layers == 1 else params["W"][layer]
+        s = pt.tanh(xp[0] + matvec(W, states[0]))
+        return [s], s
 
     def infer_layers(self, shapes):
         W = shapes["W"]
@@ -231,7 +244,7 @@ class _GRU(Cell):
         U = params["U"]
         return [matvec(U[j], x_e) for j in range(self.blocks)]
 
-    def deep_projections(self, h_below, params, layer):
+    def deep_projections(self, h_below, params, layer, num_layers=None):
         U = params["U"]
         base = self.blocks * (layer - 1 if "Ux" in params else layer)
         return [matvec(U[base + j], h_below) for j in range(self.blocks)]
@@ -242,15 +255,9 @@ class _GRU(Cell):
         h = pt.tanh(xp[2] + matvec(W[k + 2], s_prev * r) + b[k + 2])
         return (pt.ones_like(z) - z) * h + z * s_prev
 
-    def layers_step(self, xp, states, params, num_layers, gate):
-        W, b = params["W"], params["b"]
-        g = self.gate(gate)
-        new = []
-        for layer in range(num_layers):
-            if layer > 0:
-                xp = self.deep_projections(new[-1], params, layer)
-            new.append(self.layer(xp, states[layer], W, b, 3 * layer, g))
-        return new, new[-1]
+    def layer_step(self, xp, states, params, layer, num_layers, gate):
+        s = self.layer(xp, states[0], params["W"], params["b"], 3 * layer, self.gate(gate))
+        return [s], s
 
     def infer_layers(self, shapes):
         n = shapes["W"][0]
@@ -268,16 +275,10 @@ class _LSTM(_GRU):
         c = f * c_prev + i * cand
         return o * pt.tanh(c), c
 
-    def layers_step(self, xp, states, params, num_layers, gate):
+    def layer_step(self, xp, states, params, layer, num_layers, gate):
         W, b = params["W"], params["b"]
-        g = self.gate(gate)
-        new = []
-        for layer in range(num_layers):
-            if layer > 0:
-                xp = self.deep_projections(new[-2], params, layer)
-            h, c = self.layer(xp, states[2 * layer], states[2 * layer + 1], W, b, 4 * layer, g)
-            new.extend([h, c])
-        return new, new[-2]
+        h, c = self.layer(xp, states[0], states[1], W, b, 4 * layer, self.gate(gate))
+        return [h, c], h
 
 
 RNN = _RNN(name="rnn", blocks=1, states_per_layer=1, default_gate=None)

@@ -246,6 +246,8 @@ def load(path, *, mode=None, cell=None, model_class=None, **overrides):
     ``.metadata`` and ``.extra``.
     """
     arrays = _open(path)
+    if cell is None and model_class is not None:
+        cell = getattr(model_class, "cell_name", None)
     meta = None
     if META_KEY in arrays:
         try:
@@ -293,12 +295,16 @@ def load(path, *, mode=None, cell=None, model_class=None, **overrides):
             for k in ("num_layers", "gate_activation", "truncation", "optimizer", "input_mode")
             if config.get(k) is not None
         }
-        model = model_class(
+        build = lambda: model_class(  # noqa: E731
             config["word_dim"], config["hidden_dim"], config.get("bptt_truncate", -1),
             mode=mode, params=params, **kwargs,
         )
     else:
-        model = model_from_config(config, params=params, mode=mode)
+        build = lambda: model_from_config(config, params=params, mode=mode)  # noqa: E731
+    try:
+        model = build()
+    except ValueError as exc:
+        raise CheckpointError(f"checkpoint {path}: {exc}") from None
     opt = {k[len(OPT_PREFIX):]: v for k, v in arrays.items() if k.startswith(OPT_PREFIX)}
     if opt and model.get_optimizer_state():
         try:

@@ -144,13 +144,16 @@ class RecurrentLM:
         self.param_names = tuple(
             self.cell.param_shapes(word_dim, hidden_dim, num_layers, self.input_mode)
         )
+        missing = [n for n in self.param_names if n not in params]
+        if missing:
+            raise ValueError(f"parameters: missing key {missing[0]!r}")
         self._shared = OrderedDict()
+        self.check_shapes({n: params[n] for n in self.param_names})
         for name in self.param_names:
             value = np.asarray(params[name], dtype=self.dtype)
             shared = pytensor.shared(value, name=name)
             self._shared[name] = shared
             setattr(self, name, shared)
-        self.check_shapes({n: params[n] for n in self.param_names})
         self._opt_state = OrderedDict()
         if optimizer == "rmsprop":
             for name in self.param_names:
@@ -222,12 +225,13 @@ class RecurrentLM:
 
         cell, C, H, L = infer_layout({k: np.shape(v) for k, v in arrays.items()}, self.cell.name)
         config = self.config()
-        config.update(word_dim=C, hidden_dim=H, num_layers=L)
+        config.update(
+            word_dim=C, hidden_dim=H, num_layers=L, input_mode=self.cell.input_mode_of(arrays)
+        )
         fresh = model_from_config(config, params=arrays, mode=self._mode)
-        keep = {"_compiled", "_graph_cache"}
-        for key in list(self.__dict__):
-            if key in keep:
-                del self.__dict__[key]
+        stale = {"_compiled", "_graph_cache"}  # compiled for the old size
+        for key in stale & set(self.__dict__):
+            del self.__dict__[key]
         self.__dict__.update(fresh.__dict__)
         return self
 
@@ -347,9 +351,14 @@ class RecurrentLM:
         g = self._graph()
         return self._function([g["x"], g["y"]], g["o_error"], name="ce_error")
 
+    @property
+    def bptt_names(self):
+        """Parameter names in the order ``bptt`` returns their gradients."""
+        return self.param_names
+
     @_Compiled
     def bptt(self):
-        """Gradients of the (truncated) cost, in the order of ``param_names``."""
+        """Gradients of the (truncated) cost, in the order of ``bptt_names``."""
         g = self._graph()
         return self._function([g["x"], g["y"]], g["grads"], name="bptt")
 
@@ -366,9 +375,15 @@ class RecurrentLM:
         params = list(self._shared.values())
         if self.optimizer == "sgd":
             updates, _ = optim.sgd(params, g["grads"], lr)
-            return self._function(
+            step = self._function(
                 [g["x"], g["y"], lr], g["o_error"], updates=updates, name="sgd_step"
             )
+
+            def sgd_step(x, y, learning_rate):
+                return float(step(x, y, learning_rate))
+
+            sgd_step.fn = step
+            return sgd_step
         decay = pt.scalar("decay", dtype=self.dtype)
         updates, _ = optim.rmsprop_tutorial(params, g["grads"], lr, decay, state=self._opt_state)
         step = function_with_defaults(
@@ -383,7 +398,7 @@ class RecurrentLM:
         def sgd_step(x, y, learning_rate, decay=0.9):
             if not (0.0 < float(decay) < 1.0):
                 raise ValueError(f"RMSprop decay must lie in (0, 1), got {decay}")
-            return step(x, y, learning_rate, decay)
+            return float(step(x, y, learning_rate, decay))
 
         sgd_step.fn = step.fn
         return sgd_step
@@ -471,14 +486,20 @@ class GRUTheano(_GatedTutorialModel):
         kwargs.setdefault("num_layers", 2)
         super().__init__(word_dim, hidden_dim, bptt_truncate, cell="gru", **kwargs)
 
+    @property
+    def bptt_names(self):
+        """Parameter names in ``bptt``'s order: the tutorial's E, U, W, b, V, c
+        (``Ux`` in place of ``E`` for one-hot input; no ``U`` for a one-layer
+        one-hot model)."""
+        order = ("E", "Ux", "U", "W", "b", "V", "c")
+        return tuple(n for n in order if n in self.param_names)
+
     @_Compiled
     def bptt(self):
-        """``[dE, dU, dW, db, dV, dc]`` as in the tutorial."""
+        """``[dE, dU, dW, db, dV, dc]`` as in the tutorial (see ``bptt_names``)."""
         g = self._graph()
         d = dict(zip(self.param_names, g["grads"]))
-        return self._function(
-            [g["x"], g["y"]], [d[n] for n in ("E", "U", "W", "b", "V", "c")], name="bptt"
-        )
+        return self._function([g["x"], g["y"]], [d[n] for n in self.bptt_names], name="bptt")
 
 
 class LSTMTheano(GRUTheano):
