@@ -289,7 +289,13 @@ def load(path, *, mode=None, cell=None, model_class=None, **overrides):
             path, cell_name.upper(), C, H, L,
         )
     config.update(overrides)
-    if model_class is not None:
+    if config.get("class") == "CharRNN" and model_class is None:
+        from theano_rnn.charrnn import CharRNN
+
+        model_class = CharRNN
+    if model_class is not None and hasattr(model_class, "from_config"):
+        build = lambda: model_class.from_config(config, params=params, mode=mode)  # noqa: E731
+    elif model_class is not None:
         kwargs = {
             k: config[k]
             for k in ("num_layers", "gate_activation", "truncation", "optimizer", "input_mode")

@@ -203,3 +203,64 @@ def generate_sentences_part4(
             tries += 1
         out.append([index_to_word[i] for i in sent[1:-1]] if decode else sent)
     return out
+
+
+# ---------------------------------------------------------------------------
+# char-rnn sampling (sample.lua)
+# ---------------------------------------------------------------------------
+
+
+def sample_chars(model, vocab, length=2000, *, prime="", temperature=1.0, argmax=False,
+                 rng=None, stop=None, on_text=None, prime_policy="unknown"):
+    """char-rnn's ``sample.lua`` on a :class:`~theano_rnn.charrnn.CharRNN`.
+
+    The prime text is fed through the model first (its characters are part
+    of the output, as in char-rnn); then ``length`` characters are drawn one
+    at a time from ``softmax(logits / temperature)`` (``argmax=True``: the
+    most likely one, char-rnn's ``-sample 0``).  With no prime the first
+    character is drawn uniformly, as char-rnn does.
+
+    Args:
+        prime_policy: ``"unknown"`` maps prime characters missing from the
+            vocabulary to its unknown symbol (an error if it has none);
+            ``"error"`` refuses them.  A prime entirely outside the
+            vocabulary is always refused.
+        stop: stop early once the generated text (after the prime) contains
+            this string.
+        on_text: called with each piece of text as it is produced (streaming).
+    Returns the full text (prime + generated).
+    """
+    if not temperature > 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}")
+    if length < 0:
+        raise ValueError(f"length must be >= 0, got {length}")
+    rng = resolve_rng(rng)
+    emit = on_text or (lambda s: None)
+    states = model.zero_states(1)
+    pieces = []
+    logits = None
+    if prime:
+        ids = vocab.encode_prime(prime, policy=prime_policy)
+        for i in ids:
+            logits, states = model.step([int(i)], states)
+        text = vocab.decode(ids)
+        pieces.append(text)
+        emit(text)
+    generated = []
+    for _ in range(int(length)):
+        if logits is None:
+            nxt = int(rng.choice(len(vocab)))
+        elif argmax:
+            nxt = int(np.argmax(logits[0]))
+        else:
+            z = np.asarray(logits[0], dtype=np.float64) / float(temperature)
+            p = np.exp(z - z.max())
+            p /= p.sum()
+            nxt = int(rng.choice(len(p), p=p))
+        ch = vocab.decode([nxt])
+        generated.append(ch)
+        emit(ch)
+        logits, states = model.step([nxt], states)
+        if stop and stop in "".join(generated[-(len(stop) + 1):]):
+            break
+    return "".join(pieces) + "".join(generated)

@@ -1,0 +1,399 @@
+"""Karpathy-style char-rnn on the project's cells: minibatched (time, batch) models.
+
+:class:`CharRNN` stacks ``num_layers`` of any cell (``rnn``, ``gru``, ``lstm``)
+from :mod:`theano_rnn.cells` -- the same step functions as the word-level
+tutorial models -- over int32 batches of shape ``(seq_length, batch_size)``.
+Each layer is one ``scan`` over time; the first layer's input projections
+(one-hot or embedding) and every deeper layer's are computed for the whole
+sequence outside the loop, and the output projection, softmax and loss are
+one matrix product over the stacked top states.  Hidden states are inputs and
+outputs of the compiled functions, so the trainer carries them across
+consecutive batches (truncated BPTT of ``seq_length``) and checkpoints them.
+
+Defaults follow char-rnn's ``train.lua``: 2 x 128 LSTM, one-hot input,
+parameters uniform in [-0.08, 0.08] with the LSTM forget-gate biases at 1,
+RMSprop (lr 2e-3, alpha 0.95, eps 1e-8, Torch's ``optim.rmsprop``),
+element-wise gradient clipping at 5, dropout 0.  Per-character loss is the
+mean cross-entropy in nats.
+
+Differences from char-rnn, on purpose: one bias per gate instead of Torch's
+two (``i2h`` and ``h2h``), so the default model on Tiny Shakespeare has
+239,297 parameters instead of 240,321.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+
+import numpy as np
+import pytensor
+import pytensor.tensor as pt
+
+from theano_rnn import optim
+from theano_rnn.cells import get_cell, matvec
+from theano_rnn.compat import get_mode, mode_name, scan
+
+__all__ = ["CharRNN", "CHAR_RNN_DEFAULTS"]
+
+log = logging.getLogger(__name__)
+
+CHAR_RNN_DEFAULTS = dict(
+    cell="lstm",
+    num_layers=2,
+    hidden_dim=128,
+    input_mode="onehot",
+    dropout=0.0,
+    optimizer="rmsprop",
+    learning_rate=2e-3,
+    decay_rate=0.95,
+    grad_clip=5.0,
+    init_scale=0.08,
+)
+
+
+class CharRNN:
+    """A multi-layer character-level language model over ``(time, batch)``.
+
+    Args:
+        vocab_size: number of symbols C.
+        cell: ``"rnn"``, ``"gru"`` or ``"lstm"``.
+        hidden_dim: char-rnn's ``rnn_size``.
+        num_layers: stacked layers.
+        input_mode: ``"onehot"`` (char-rnn) or ``"embedding"`` (the tutorial
+            GRU's ``E``; gated cells only).
+        dropout: dropout probability on the inputs of layers 2..L and on the
+            top layer's output (char-rnn's placement); masks come from the
+            trainer's generator, so runs repeat exactly.
+        gate_activation: ``"sigmoid"`` (default for char models) or
+            ``"hard_sigmoid"``.
+        optimizer: ``"rmsprop"`` (Torch's) or ``"adam"``.
+        decay_rate: RMSprop's alpha.
+        grad_clip: element-wise gradient clip (0 disables).
+        seed / rng: initial weights, drawn uniform in ``[-init_scale, init_scale]``.
+        mode: backend (``"C"``, ``"NUMBA"``, ``"JAX"``).
+    """
+
+    def __init__(
+        self,
+        vocab_size,
+        cell="lstm",
+        hidden_dim=128,
+        num_layers=2,
+        *,
+        input_mode="onehot",
+        dropout=0.0,
+        gate_activation=None,
+        optimizer="rmsprop",
+        decay_rate=0.95,
+        grad_clip=5.0,
+        init_scale=0.08,
+        seed=123,
+        rng=None,
+        mode=None,
+        params=None,
+    ):
+        self.cell = get_cell(cell)
+        vocab_size, hidden_dim, num_layers = int(vocab_size), int(hidden_dim), int(num_layers)
+        if vocab_size < 2 or hidden_dim < 1 or num_layers < 1:
+            raise ValueError(
+                f"vocab_size must be >= 2 and hidden_dim, num_layers >= 1; got "
+                f"{vocab_size}, {hidden_dim}, {num_layers}"
+            )
+        if not 0.0 <= float(dropout) < 1.0:
+            raise ValueError(f"dropout must lie in [0, 1), got {dropout}")
+        if optimizer not in ("rmsprop", "adam"):
+            raise ValueError(f"optimizer must be 'rmsprop' or 'adam', got {optimizer!r}")
+        if not 0.0 < float(decay_rate) < 1.0:
+            raise ValueError(f"decay_rate must lie in (0, 1), got {decay_rate}")
+        self.input_mode = self.cell.check_input_mode(
+            "onehot" if self.cell.name == "rnn" else input_mode
+        )
+        self.gate_activation = gate_activation or "sigmoid"
+        self.cell.gate(self.gate_activation)
+        self.vocab_size = vocab_size
+        self.hidden_dim = hidden_dim
+        self.num_layers = num_layers
+        self.dropout = float(dropout)
+        self.optimizer = optimizer
+        self.decay_rate = float(decay_rate)
+        self.grad_clip = float(grad_clip or 0.0)
+        self.init_scale = float(init_scale)
+        self.seed = seed
+        self.mode = mode_name(mode)
+        self._mode = get_mode(mode)
+        self.dtype = pytensor.config.floatX
+        shapes = self.cell.param_shapes(vocab_size, hidden_dim, num_layers, self.input_mode)
+        self.param_names = tuple(shapes)
+        if params is None:
+            params = self.init_params(rng if rng is not None else np.random.RandomState(seed))
+        missing = [n for n in self.param_names if n not in params]
+        if missing:
+            raise ValueError(f"parameters: missing key {missing[0]!r}")
+        for name, shape in shapes.items():
+            if tuple(np.shape(params[name])) != tuple(shape):
+                raise ValueError(
+                    f"parameters: key {name!r} has shape {tuple(np.shape(params[name]))}, "
+                    f"expected {tuple(shape)}"
+                )
+        self._shared = OrderedDict(
+            (n, pytensor.shared(np.asarray(params[n], dtype=self.dtype), name=n))
+            for n in self.param_names
+        )
+        self._opt_state = self._make_optimizer_state()
+        self._fns = {}
+
+    # ------------------------------------------------------------------
+    def init_params(self, rng):
+        """char-rnn's init: every parameter uniform in ``[-s, s]`` in
+        ``param_names`` order, then the LSTM forget-gate biases set to 1."""
+        shapes = self.cell.param_shapes(
+            self.vocab_size, self.hidden_dim, self.num_layers, self.input_mode
+        )
+        s = self.init_scale
+        params = OrderedDict((n, rng.uniform(-s, s, shape)) for n, shape in shapes.items())
+        if self.cell.name == "lstm":
+            H = self.hidden_dim
+            for layer in range(self.num_layers):
+                params["b"][4 * layer + 1, :H] = 1.0
+        return params
+
+    @property
+    def word_dim(self):  # for io.save's vocabulary check
+        return self.vocab_size
+
+    def num_params(self):
+        return int(sum(np.prod(s.get_value(borrow=True).shape) for s in self._shared.values()))
+
+    def config(self):
+        return {
+            "class": "CharRNN",
+            "cell": self.cell.name,
+            "word_dim": self.vocab_size,
+            "hidden_dim": self.hidden_dim,
+            "num_layers": self.num_layers,
+            "input_mode": self.input_mode,
+            "dropout": self.dropout,
+            "gate_activation": self.gate_activation,
+            "optimizer": self.optimizer,
+            "decay_rate": self.decay_rate,
+            "grad_clip": self.grad_clip,
+            "init_scale": self.init_scale,
+            "seed": self.seed,
+            "dtype": self.dtype,
+        }
+
+    @classmethod
+    def from_config(cls, config, params=None, mode=None):
+        return cls(
+            config["word_dim"],
+            cell=config["cell"],
+            hidden_dim=config["hidden_dim"],
+            num_layers=config["num_layers"],
+            input_mode=config.get("input_mode", "onehot"),
+            dropout=config.get("dropout", 0.0),
+            gate_activation=config.get("gate_activation"),
+            optimizer=config.get("optimizer", "rmsprop"),
+            decay_rate=config.get("decay_rate", 0.95),
+            grad_clip=config.get("grad_clip", 5.0),
+            init_scale=config.get("init_scale", 0.08),
+            seed=config.get("seed", 123),
+            mode=mode,
+            params=params,
+        )
+
+    @property
+    def params(self):
+        return OrderedDict(self._shared)
+
+    def get_params(self):
+        return OrderedDict((n, s.get_value()) for n, s in self._shared.items())
+
+    def set_params(self, arrays):
+        for n, s in self._shared.items():
+            value = np.asarray(arrays[n], dtype=self.dtype)
+            if value.shape != s.get_value(borrow=True).shape:
+                raise ValueError(f"parameters: key {n!r} has shape {value.shape}")
+            s.set_value(value)
+
+    def _make_optimizer_state(self):
+        """The optimizer's shared caches, created eagerly so checkpoints can
+        restore them without compiling the training function."""
+        state = OrderedDict()
+        if self.optimizer == "adam":
+            state["t"] = pytensor.shared(np.asarray(0.0, dtype=self.dtype), name="t")
+        for n, s in self._shared.items():
+            zeros = np.zeros(s.get_value(borrow=True).shape, dtype=self.dtype)
+            state["m" + n] = pytensor.shared(zeros, name="m" + n)
+            if self.optimizer == "adam":
+                state["v" + n] = pytensor.shared(zeros.copy(), name="v" + n)
+        return state
+
+    def _ensure_optimizer(self):
+        if "train" not in self._fns:
+            self._build_train()
+
+    def get_optimizer_state(self):
+        return OrderedDict((n, s.get_value()) for n, s in self._opt_state.items())
+
+    def set_optimizer_state(self, arrays):
+        for n, s in self._opt_state.items():
+            if n not in arrays:
+                raise ValueError(f"optimizer state: missing key {n!r}")
+            value = np.asarray(arrays[n], dtype=self.dtype)
+            if value.shape != s.get_value(borrow=True).shape:
+                raise ValueError(f"optimizer state: key {n!r} has shape {value.shape}")
+            s.set_value(value)
+
+    # ------------------------------------------------------------------
+    @property
+    def n_states(self):
+        return self.cell.states_per_layer * self.num_layers
+
+    def zero_states(self, batch_size):
+        """Initial hidden (and cell) states, a list of ``(batch_size, H)`` arrays."""
+        return [np.zeros((batch_size, self.hidden_dim), dtype=self.dtype) for _ in range(self.n_states)]
+
+    def _state_inputs(self):
+        return [pt.matrix(f"s{i}", dtype=self.dtype) for i in range(self.n_states)]
+
+    def _forward(self, x, init_states, masks=None):
+        """Logits ``(T, B, C)`` and final states for int32 ``x`` ``(T, B)``."""
+        cell, L, p, gate = self.cell, self.num_layers, self.params, self.gate_activation
+        n = cell.states_per_layer
+        finals = []
+        h_seq = None
+        for layer in range(L):
+            if layer == 0:
+                xp = cell.first_projections(x, p)
+            else:
+                inp = h_seq if masks is None else h_seq * masks[layer - 1]
+                xp = cell.deep_projections(inp, p, layer, L)
+            blocks = len(xp)
+
+            def step(*args, _layer=layer, _blocks=blocks):
+                xp_t = list(args[:_blocks])
+                states = list(args[_blocks : _blocks + n])
+                new, _ = cell.layer_step(xp_t, states, p, _layer, L, gate)
+                return new
+
+            outs, _ = scan(
+                step,
+                sequences=xp,
+                outputs_info=list(init_states[n * layer : n * (layer + 1)]),
+            )
+            outs = outs if isinstance(outs, (list, tuple)) else [outs]
+            finals.extend(o[-1] for o in outs)
+            h_seq = outs[0]
+        top = h_seq if masks is None else h_seq * masks[L - 1]
+        logits = matvec(p["V"], top) + p["c"] if "c" in p else matvec(p["V"], top)
+        return logits, finals
+
+    @staticmethod
+    def _mean_nll(logits, y):
+        T, B, C = logits.shape
+        flat = logits.reshape((T * B, C))
+        logp = flat - pt.logsumexp(flat, axis=1, keepdims=True)
+        return -pt.mean(logp[pt.arange(T * B), y.reshape((T * B,))])
+
+    def _build_train(self):
+        x = pt.imatrix("x")
+        y = pt.imatrix("y")
+        lr = pt.scalar("learning_rate", dtype=self.dtype)
+        init = self._state_inputs()
+        masks = None
+        extra_inputs = []
+        if self.dropout > 0:
+            masks = [pt.tensor3(f"mask{i}", dtype=self.dtype) for i in range(self.num_layers)]
+            extra_inputs = masks
+        logits, finals = self._forward(x, init, masks)
+        loss = self._mean_nll(logits, y)
+        params = list(self._shared.values())
+        grads = optim.clip_elementwise(pytensor.grad(loss, params), self.grad_clip)
+        if self.optimizer == "rmsprop":
+            updates, _ = optim.rmsprop_torch(
+                params, grads, lr, alpha=self.decay_rate, state=self._opt_state
+            )
+        else:
+            updates, _ = optim.adam(params, grads, lr, state=self._opt_state)
+        self._fns["train"] = pytensor.function(
+            [x, y, lr, *init, *extra_inputs],
+            [loss, *finals],
+            updates=updates,
+            mode=self._mode,
+            allow_input_downcast=True,
+            name="char_train_step",
+        )
+
+    def loss_and_gradients(self, x, y, states):
+        """Mean loss and *unclipped* gradients (``param_names`` order); for tests."""
+        if "grads" not in self._fns:
+            xs, ys = pt.imatrix("x"), pt.imatrix("y")
+            init = self._state_inputs()
+            logits, _ = self._forward(xs, init)
+            loss = self._mean_nll(logits, ys)
+            grads = pytensor.grad(loss, list(self._shared.values()))
+            self._fns["grads"] = pytensor.function(
+                [xs, ys, *init], [loss, *grads], mode=self._mode, allow_input_downcast=True
+            )
+        out = self._fns["grads"](x, y, *states)
+        return float(out[0]), OrderedDict(zip(self.param_names, out[1:]))
+
+    def _build_eval(self):
+        x = pt.imatrix("x")
+        y = pt.imatrix("y")
+        init = self._state_inputs()
+        logits, finals = self._forward(x, init)
+        self._fns["eval"] = pytensor.function(
+            [x, y, *init], [self._mean_nll(logits, y), *finals],
+            mode=self._mode, allow_input_downcast=True, name="char_eval",
+        )
+
+    def _build_step(self):
+        x = pt.ivector("x_t")
+        init = self._state_inputs()
+        new, top = self.cell.step(x, init, self.params, self.num_layers, self.gate_activation)
+        logits = self.cell.logits(top, self.params)
+        self._fns["step"] = pytensor.function(
+            [x, *init], [logits, *new], mode=self._mode, allow_input_downcast=True,
+            name="char_step",
+        )
+
+    # ------------------------------------------------------------------
+    def dropout_masks(self, rng, seq_length, batch_size):
+        """Inverted-dropout masks (one per layer input above the first, plus the top)."""
+        keep = 1.0 - self.dropout
+        shape = (self.num_layers, seq_length, batch_size, self.hidden_dim)
+        masks = (rng.random(shape) < keep).astype(self.dtype) / keep
+        return list(masks)
+
+    def train_step(self, x, y, learning_rate, states, rng=None):
+        """One optimizer step on a batch; returns ``(loss, final states)``."""
+        self._ensure_optimizer()
+        extra = []
+        if self.dropout > 0:
+            if rng is None:
+                raise ValueError("dropout needs the trainer's rng for its masks")
+            extra = self.dropout_masks(rng, x.shape[0], x.shape[1])
+        out = self._fns["train"](x, y, learning_rate, *states, *extra)
+        return float(out[0]), list(out[1:])
+
+    def eval_loss(self, x, y, states):
+        """Mean loss per character of a batch (no dropout, no update)."""
+        if "eval" not in self._fns:
+            self._build_eval()
+        out = self._fns["eval"](x, y, *states)
+        return float(out[0]), list(out[1:])
+
+    def step(self, x_t, states):
+        """One time step for sampling: ``(logits (B, C), new states)``."""
+        if "step" not in self._fns:
+            self._build_step()
+        out = self._fns["step"](np.asarray(x_t, dtype=np.int32), *states)
+        return out[0], list(out[1:])
+
+    def __repr__(self):
+        return (
+            f"CharRNN(vocab_size={self.vocab_size}, cell={self.cell.name!r}, "
+            f"hidden_dim={self.hidden_dim}, num_layers={self.num_layers}, mode={self.mode!r})"
+        )
