@@ -187,6 +187,13 @@ class CharTrainer:
             if progress is not None:
                 progress(i, total, loss, cps)
             if i % opts.eval_val_every == 0 or i == total:
+                if not self._params_finite():
+                    log.error(
+                        "parameters are not finite after iteration %d: stopping; the last "
+                        "good checkpoint is kept", i,
+                    )
+                    reason = "nan"
+                    break
                 val = self.evaluate("val")
                 if val is not None:
                     self.val_losses.append((i, val))
@@ -219,6 +226,9 @@ class CharTrainer:
             chars_per_second=(done_here * chars / elapsed) if elapsed > 0 and done_here else None,
         )
 
+    def _params_finite(self):
+        return all(np.isfinite(v).all() for v in self.model.get_params().values())
+
     # ------------------------------------------------------------------
     def trainer_state(self):
         return {
@@ -247,6 +257,7 @@ class CharTrainer:
             },
             "trainer": self.trainer_state(),
             "options": self.metadata,
+            "vocab_unknown": getattr(self.vocab, "unknown", None),
         }
         extra = {f"state{k}": s for k, s in enumerate(self.states)}
         return io.save(path, self.model, index_to_word=self.vocab.to_list(), metadata=meta, extra=extra)
@@ -265,6 +276,8 @@ class CharTrainer:
         if meta.get("kind") != "char":
             raise io.CheckpointError(f"checkpoint {path} is not a char-rnn checkpoint")
         stored_vocab = ck.index_to_word
+        if stored_vocab is None:
+            raise io.CheckpointError(f"checkpoint {path} has no vocabulary")
         if vocab is not None and list(vocab.to_list()) != list(stored_vocab):
             raise io.CheckpointError(
                 f"checkpoint {path} was trained on a different vocabulary "
@@ -283,7 +296,7 @@ class CharTrainer:
         if vocab is None:
             from theano_rnn.chardata import CharVocab
 
-            vocab = CharVocab.from_list(stored_vocab)
+            vocab = CharVocab.from_list(stored_vocab, unknown=meta.get("vocab_unknown"))
         trainer = cls(
             ck.model, vocab, loader, stored,
             checkpoint_path=checkpoint_path or path, best_path=best_path,
