@@ -156,3 +156,12 @@ def test_resume_is_exact_bit_for_bit(tmp_path, cls):
         np.testing.assert_array_equal(getattr(again, name).get_value(), value)
     for name, value in straight.get_optimizer_state().items():
         np.testing.assert_array_equal(getattr(again, name).get_value(), value)
+
+
+def test_checkpoint_permissions_follow_the_umask(tmp_path):
+    old = os.umask(0o022)
+    try:
+        path = io.atomic_savez(tmp_path / "p.npz", {"a": np.zeros(2)})
+    finally:
+        os.umask(old)
+    assert os.stat(path).st_mode & 0o777 == 0o644

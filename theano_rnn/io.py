@@ -87,6 +87,7 @@ def atomic_savez(path, arrays):
         raise CheckpointError(f"cannot write checkpoint {path}: directory {directory} does not exist")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; honour the umask like open()
         with os.fdopen(fd, "wb") as fh:
             np.savez(fh, **arrays)
             fh.flush()
@@ -99,6 +100,12 @@ def atomic_savez(path, arrays):
             pass
         raise
     return str(path)
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def save(path, model, *, index_to_word=None, metadata=None, extra=None, optimizer_state=True):

@@ -1,0 +1,50 @@
+"""Shared helpers of the scripts (not part of the package): where the shared data lives.
+
+The *package* never guesses data locations; these scripts may.  The data
+folder is ``$THEANO_RNN_SHARED_DATA`` if set, else ``../shared/data`` next to
+the repository (``<repo>/../shared/data``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:  # run from a checkout without installing
+    sys.path.insert(0, str(REPO))
+
+
+def shared_data_dir() -> Path:
+    return Path(os.environ.get("THEANO_RNN_SHARED_DATA") or REPO.parent / "shared" / "data")
+
+
+def reddit_prefix() -> Path:
+    return shared_data_dir() / "reddit" / "reddit-comments-2015-08.first212.csv"
+
+
+def nltk_data_dir() -> Path:
+    return shared_data_dir() / "nltk_data"
+
+
+def has_option(argv, *names) -> bool:
+    """Whether ``argv`` sets one of the long options ``names`` (``--x v`` or ``--x=v``)."""
+    return any(a == n or a.startswith(n + "=") for a in argv for n in names)
+
+
+def tutorial_data_args(argv, environ=os.environ) -> list[str]:
+    """``--corpus``/``--nltk-data`` pointing at the shared data, unless already chosen.
+
+    Like the tutorial scripts, which read ``data/reddit-comments-2015-08.csv``:
+    the corpus is ``--corpus``, else ``$INPUT_DATA_FILE``, else the shared
+    reddit prefix (if present; otherwise the CLI's embedded corpus).
+    """
+    extra = []
+    if not has_option(argv, "--corpus") and not environ.get("INPUT_DATA_FILE"):
+        if reddit_prefix().is_file():
+            extra += ["--corpus", str(reddit_prefix())]
+    if not has_option(argv, "--nltk-data") and not environ.get("NLTK_DATA"):
+        if nltk_data_dir().is_dir():
+            extra += ["--nltk-data", str(nltk_data_dir())]
+    return extra

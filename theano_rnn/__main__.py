@@ -1,0 +1,8 @@
+"""``python -m theano_rnn``: the ``theano-rnn`` command line (:mod:`theano_rnn.cli`)."""
+
+import sys
+
+from theano_rnn.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,138 @@
+"""The embedded default corpus: English prose that ships with Python itself.
+
+``theano-rnn train`` with no ``--corpus`` trains on the text of Python's own
+language reference as ``pydoc`` shows it (``help("if")``):
+``pydoc_data.topics.topics``, a dict of about 80 topics and 460 KB of
+documentation, installed with CPython.  Nothing is downloaded.
+
+:func:`default_corpus_documents` turns it into plain prose paragraphs, one
+document per paragraph (as :func:`theano_rnn.data.read_corpus` does for text
+files).  The reST remnants are removed with simple rules:
+
+* headings (a line followed by ``****``/``====``/``----``) are dropped;
+* code examples, grammar productions (``::=``), interactive sessions
+  (``>>>``) and lone signatures such as ``object.__index__(self)`` are
+  dropped: a paragraph is kept only when it reads like prose (mostly letters,
+  ends like a sentence, no ``::=``/``>>>``);
+* list markers (``*``, ``1.``), the double quotes that mark code literals
+  (``The "if" statement`` -> ``The if statement``), the asterisks of
+  ``*emphasis*`` and line breaks inside a paragraph are removed; curly
+  apostrophes become ``'``.
+
+Some Python distributions (Debian's ``python3-minimal``, slim containers)
+strip ``pydoc_data``; then :class:`CorpusUnavailableError` explains what to do.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+
+from theano_rnn.data import DataError
+
+__all__ = [
+    "DEFAULT_CORPUS_NAME",
+    "CorpusUnavailableError",
+    "default_corpus_documents",
+    "clean_paragraph",
+]
+
+DEFAULT_CORPUS_NAME = (
+    "the Python language reference as shipped with Python (pydoc_data.topics, "
+    "the text behind help('if')), cleaned to prose paragraphs"
+)
+
+_PARAGRAPH_RE = re.compile(r"\n[ \t]*\n")
+_UNDERLINE_RE = re.compile(r"^\s*([*=\-~^#])\1{2,}\s*$")
+_LIST_MARKER_RE = re.compile(r"^(?:[*\-+•]|\(?\d+[.)]|\(?[a-z][.)])\s+")
+_QUOTED_RE = re.compile(r'"([^"\n]{1,60})"')
+_EMPHASIS_RE = re.compile(r"(?<![\w*])\*{1,2}([^*\n]+?)\*{1,2}(?![\w*])")
+_SPACE_RE = re.compile(r"\s+")
+_CODE_START_RE = re.compile(
+    r"^(?:>>>|\.\.\.|def |class |async |import |from \S+ import|for \S.* in |while |try:|"
+    r"with |if \S.*:$|return\b|raise\b|@)"
+)
+_SENTENCE_END_RE = re.compile(r"[.?!:;)]$")
+
+MIN_PARAGRAPH_CHARS = 40
+MIN_LETTER_FRACTION = 0.8
+
+
+class CorpusUnavailableError(DataError):
+    """The embedded corpus cannot be read (``pydoc_data`` is not installed)."""
+
+
+def _topics():
+    try:
+        from pydoc_data.topics import topics
+    except ImportError:
+        raise CorpusUnavailableError(
+            "the embedded default corpus needs the standard-library module pydoc_data, "
+            "which this Python installation lacks (some distributions strip it; on "
+            "Debian/Ubuntu install the full python3 package); pass --corpus FILE instead"
+        ) from None
+    if not isinstance(topics, dict) or not topics:
+        raise CorpusUnavailableError("pydoc_data.topics.topics is empty; pass --corpus FILE")
+    return topics
+
+
+def clean_paragraph(paragraph: str) -> str | None:
+    """One paragraph of pydoc text as a line of prose, or ``None`` to drop it."""
+    lines = [ln for ln in paragraph.split("\n") if ln.strip()]
+    if not lines:
+        return None
+    # A heading ("Title\n*****") -- or any paragraph holding an underline.
+    if any(_UNDERLINE_RE.match(ln) for ln in lines):
+        return None
+    text = textwrap.dedent("\n".join(lines))
+    first = text.split("\n", 1)[0]
+    # A paragraph indented inside its own first line (a code block after a
+    # "::" or a continuation of a literal block) is code.
+    rest = text.split("\n")[1:]
+    if rest and min(len(r) - len(r.lstrip()) for r in rest) > 3:
+        return None
+    if "::=" in text or ">>>" in text or _CODE_START_RE.match(first.strip()):
+        return None
+    text = _LIST_MARKER_RE.sub("", text.strip())
+    text = text.replace("\u2019", "'").replace("\u2018", "'")
+    text = text.replace("\u201c", '"').replace("\u201d", '"')
+    text = _QUOTED_RE.sub(r"\1", text)
+    text = _EMPHASIS_RE.sub(r"\1", text)
+    text = _SPACE_RE.sub(" ", text).strip()
+    if len(text) < MIN_PARAGRAPH_CHARS or not _SENTENCE_END_RE.search(text):
+        return None
+    letters = sum(ch.isalpha() or ch.isspace() for ch in text)
+    if letters < MIN_LETTER_FRACTION * len(text):
+        return None
+    if text.startswith(("See also", "Changed in version", "New in version", "Deprecated")):
+        return None
+    return text
+
+
+def default_corpus_documents(max_chars: int | None = None) -> list[str]:
+    """The embedded corpus as a list of prose paragraphs (deterministic order).
+
+    Args:
+        max_chars: stop once this many characters of paragraphs are collected
+            (the paragraph that crosses the limit is still included); ``None``
+            = all of it (about 2,000 paragraphs, 300 KB).
+    Raises:
+        CorpusUnavailableError: ``pydoc_data`` is missing.
+    """
+    if max_chars is not None and int(max_chars) < 1:
+        raise DataError(f"max_chars must be positive, got {max_chars!r}")
+    topics = _topics()
+    documents: list[str] = []
+    total = 0
+    for key in sorted(topics):
+        for paragraph in _PARAGRAPH_RE.split(str(topics[key])):
+            text = clean_paragraph(paragraph)
+            if text is None:
+                continue
+            documents.append(text)
+            total += len(text)
+            if max_chars is not None and total >= max_chars:
+                return documents
+    if not documents:
+        raise CorpusUnavailableError("pydoc_data.topics holds no prose paragraphs")
+    return documents
