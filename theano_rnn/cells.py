@@ -159,6 +159,35 @@ class Cell:
         """``num_layers`` from a dict of parameter shapes (checkpoint loading)."""
         raise NotImplementedError  # pragma: no cover
 
+    # -- merged ("fast") formulation ------------------------------------------
+    # The same equations with each layer's gate blocks merged into one matrix
+    # product per step and the input side (plus bias) computed for the whole
+    # sequence outside the loop (Lasagne's precompute_input).  Values agree
+    # with the block-by-block form to round-off.
+    def merged_inputs(self, x, params, layer, num_layers, h_below=None):
+        """``(..., blocks*H)`` input pre-activations of ``layer`` incl. its bias."""
+        if layer == 0:
+            xp = self.first_projections(x, params)
+        else:
+            xp = self.deep_projections(h_below, params, layer, num_layers)
+        out = xp[0] if len(xp) == 1 else pt.concatenate(xp, axis=-1)
+        if "b" in params:
+            k = self.blocks * layer
+            out = out + params["b"][k : k + self.blocks].reshape((-1,))
+        return out
+
+    def merged_recurrent(self, params, layer, num_layers):
+        """The layer's recurrent blocks as one ``(blocks*H, H)`` matrix."""
+        W = params["W"]
+        if self.name == "rnn":
+            return W if num_layers == 1 else W[layer]
+        k = self.blocks * layer
+        return W[k : k + self.blocks].reshape((-1, W.shape[-1]))
+
+    def merged_step(self, pre_t, states, Wm, gate):  # pragma: no cover
+        """One step from merged input pre-activations ``pre_t`` (B, blocks*H)."""
+        raise NotImplementedError
+
 
 class _RNN(Cell):
     """The RNN's ``U`` already acts on one-hot inputs (``U[:, x_t]``)."""
@@ -198,6 +227,10 @@ class _RNN(Cell):
     def infer_layers(self, shapes):
         W = shapes["W"]
         return 1 if len(W) == 2 else W[0]
+
+    def merged_step(self, pre_t, states, Wm, gate=None):
+        s = pt.tanh(pre_t + matvec(Wm, states[0]))
+        return [s], s
 
 
 class _GRU(Cell):
@@ -259,6 +292,16 @@ class _GRU(Cell):
         s = self.layer(xp, states[0], params["W"], params["b"], 3 * layer, self.gate(gate))
         return [s], s
 
+    def merged_step(self, pre_t, states, Wm, gate):
+        g = self.gate(gate)
+        s_prev = states[0]
+        H = s_prev.shape[-1]
+        zr = g(pre_t[..., : 2 * H] + matvec(Wm[: 2 * H], s_prev))
+        z, r = zr[..., :H], zr[..., H:]
+        h = pt.tanh(pre_t[..., 2 * H :] + matvec(Wm[2 * H :], s_prev * r))
+        s = (pt.ones_like(z) - z) * h + z * s_prev
+        return [s], s
+
     def infer_layers(self, shapes):
         n = shapes["W"][0]
         if n % self.blocks:
@@ -278,6 +321,17 @@ class _LSTM(_GRU):
     def layer_step(self, xp, states, params, layer, num_layers, gate):
         W, b = params["W"], params["b"]
         h, c = self.layer(xp, states[0], states[1], W, b, 4 * layer, self.gate(gate))
+        return [h, c], h
+
+    def merged_step(self, pre_t, states, Wm, gate):
+        g = self.gate(gate)
+        h_prev, c_prev = states
+        H = h_prev.shape[-1]
+        pre = pre_t + matvec(Wm, h_prev)
+        ifo = g(pre[..., : 3 * H])
+        i, f, o = ifo[..., :H], ifo[..., H : 2 * H], ifo[..., 2 * H :]
+        c = f * c_prev + i * pt.tanh(pre[..., 3 * H :])
+        h = o * pt.tanh(c)
         return [h, c], h
 
 

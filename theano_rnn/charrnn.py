@@ -264,23 +264,22 @@ class CharRNN:
         finals = []
         h_seq = None
         for layer in range(L):
-            if layer == 0:
-                xp = cell.first_projections(x, p)
-            else:
-                inp = h_seq if masks is None else h_seq * masks[layer - 1]
-                xp = cell.deep_projections(inp, p, layer, L)
-            blocks = len(xp)
+            below = None
+            if layer > 0:
+                below = h_seq if masks is None else h_seq * masks[layer - 1]
+            pre = cell.merged_inputs(x, p, layer, L, h_below=below)  # (T, B, blocks*H)
+            Wm = cell.merged_recurrent(p, layer, L)
 
-            def step(*args, _layer=layer, _blocks=blocks):
-                xp_t = list(args[:_blocks])
-                states = list(args[_blocks : _blocks + n])
-                new, _ = cell.layer_step(xp_t, states, p, _layer, L, gate)
+            def step(pre_t, *rest):
+                new, _ = cell.merged_step(pre_t, list(rest[:n]), rest[n], gate)
                 return new
 
             outs, _ = scan(
                 step,
-                sequences=xp,
+                sequences=[pre],
                 outputs_info=list(init_states[n * layer : n * (layer + 1)]),
+                non_sequences=[Wm],
+                strict=True,
             )
             outs = outs if isinstance(outs, (list, tuple)) else [outs]
             finals.extend(o[-1] for o in outs)
