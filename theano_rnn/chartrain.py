@@ -210,7 +210,7 @@ class CharTrainer:
             if should_stop is not None and should_stop():
                 reason = "stopped"
                 checkpoint = self.save()
-                log.warning("stopped at iteration %d; checkpoint %s", i, checkpoint)
+                log.info("stopped at iteration %d; checkpoint %s", i, checkpoint)
                 break
         else:
             if self.iteration < total:

@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from theano_rnn import __version__, corpora, data, io
+from theano_rnn import __version__, charcli, corpora, data, io
 from theano_rnn.compat import get_mode, mode_name
 from theano_rnn.data import MASK_TOKEN, UNKNOWN_TOKEN, DataError
 from theano_rnn.gradcheck import gradient_check
@@ -369,6 +369,7 @@ def build_parser():
                    help="largest relative error that passes (default 0.01)")
     _add_common(c)
     c.set_defaults(seed=10)
+    charcli.add_commands(sub)
     return parser
 
 
@@ -847,6 +848,13 @@ COMMANDS = {"train": _cmd_train, "generate": _cmd_generate, "sample": _cmd_gener
             "gradcheck": _cmd_gradcheck}
 
 
+def _cmd_char(args, environ, show_progress):
+    return charcli.run(args, show_progress=show_progress)
+
+
+COMMANDS.update(dict.fromkeys(charcli.COMMANDS, _cmd_char))
+
+
 # ---------------------------------------------------------------------------- main
 
 
@@ -879,11 +887,11 @@ def main(argv=None, environ=None):
     environ = os.environ if environ is None else environ
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(charcli.route_argv(sys.argv[1:] if argv is None else argv))
     except SystemExit as exc:  # --help, --version, usage errors
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
     if args.command is None:
-        print(f"{PROG}: error: missing command (train, generate, gradcheck); see "
+        print(f"{PROG}: error: missing command (train, generate, gradcheck, train-char, sample-char, plot); see "
               f"'{PROG} --help'", file=sys.stderr)
         return 2
 
