@@ -107,3 +107,15 @@ def test_training_step_clips_and_dropout_is_reproducible():
     assert la == lb
     with pytest.raises(ValueError, match="rng"):
         a.train_step(x, y, 0.01, a.zero_states(B))
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+def test_fused_gate_step_equals_the_shared_layer_step(cell):
+    plain = CharRNN(C, cell, H, 2, seed=3)
+    fused = CharRNN(C, cell, H, 2, params=plain.get_params(), fused_gates=True)
+    x, y = batch(8)
+    l1, g1 = plain.loss_and_gradients(x, y, plain.zero_states(B))
+    l2, g2 = fused.loss_and_gradients(x, y, fused.zero_states(B))
+    assert l1 == pytest.approx(l2, rel=1e-12)
+    for name in plain.param_names:
+        assert rel_err(g2[name], g1[name]) <= 1e-10, name

@@ -3,9 +3,9 @@
 :class:`CharRNN` stacks ``num_layers`` of any cell (``rnn``, ``gru``, ``lstm``)
 from :mod:`theano_rnn.cells` -- the same step functions as the word-level
 tutorial models -- over int32 batches of shape ``(seq_length, batch_size)``.
-Each layer is one ``scan`` over time; the first layer's input projections
-(one-hot or embedding) and every deeper layer's are computed for the whole
-sequence outside the loop, and the output projection, softmax and loss are
+Each layer is one ``scan`` over time of the cell's own per-layer step; the
+first layer's input projections (one-hot or embedding) and every deeper
+layer's are computed for the whole sequence outside the loop, and the output projection, softmax and loss are
 one matrix product over the stacked top states.  Hidden states are inputs and
 outputs of the compiled functions, so the trainer carries them across
 consecutive batches (truncated BPTT of ``seq_length``) and checkpoints them.
@@ -72,6 +72,10 @@ class CharRNN:
         grad_clip: element-wise gradient clip (0 disables).
         seed / rng: initial weights, drawn uniform in ``[-init_scale, init_scale]``.
         mode: backend (``"C"``, ``"NUMBA"``, ``"JAX"``).
+        fused_gates: False (default) scans the word-level models' own
+            per-layer step (:meth:`Cell.layer_step`); True uses the cells'
+            merged-gate step (one recurrent matrix product per layer and step,
+            :meth:`Cell.merged_step`) -- the same values to round-off.
     """
 
     def __init__(
@@ -92,8 +96,10 @@ class CharRNN:
         rng=None,
         mode=None,
         params=None,
+        fused_gates=False,
     ):
         self.cell = get_cell(cell)
+        self.fused_gates = bool(fused_gates)
         vocab_size, hidden_dim, num_layers = int(vocab_size), int(hidden_dim), int(num_layers)
         if vocab_size < 2 or hidden_dim < 1 or num_layers < 1:
             raise ValueError(
@@ -180,6 +186,7 @@ class CharRNN:
             "grad_clip": self.grad_clip,
             "init_scale": self.init_scale,
             "seed": self.seed,
+            "fused_gates": self.fused_gates,
             "dtype": self.dtype,
         }
 
@@ -200,6 +207,7 @@ class CharRNN:
             seed=config.get("seed", 123),
             mode=mode,
             params=params,
+            fused_gates=config.get("fused_gates", False),
         )
 
     @property
@@ -267,18 +275,36 @@ class CharRNN:
             below = None
             if layer > 0:
                 below = h_seq if masks is None else h_seq * masks[layer - 1]
-            pre = cell.merged_inputs(x, p, layer, L, h_below=below)  # (T, B, blocks*H)
-            Wm = cell.merged_recurrent(p, layer, L)
+            if self.fused_gates:
+                # one recurrent product per step: (blocks*H, H) merged gate matrix
+                seqs = [cell.merged_inputs(x, p, layer, L, h_below=below)]
+                recurrent = [cell.merged_recurrent(p, layer, L)]
 
-            def step(pre_t, *rest):
-                new, _ = cell.merged_step(pre_t, list(rest[:n]), rest[n], gate)
-                return new
+                def step(pre_t, *rest):
+                    new, _ = cell.merged_step(pre_t, list(rest[:n]), rest[n], gate)
+                    return new
+            else:
+                # the word-level models' own per-layer step, inputs precomputed
+                if layer == 0:
+                    seqs = cell.first_projections(x, p)
+                else:
+                    seqs = cell.deep_projections(below, p, layer, L)
+                recurrent = list(p.values())
+                names = list(p)
+                blocks = len(seqs)
+
+                def step(*args, _layer=layer, _blocks=blocks, _names=names):
+                    xp_t = list(args[:_blocks])
+                    states = list(args[_blocks : _blocks + n])
+                    params = dict(zip(_names, args[_blocks + n :]))
+                    new, _ = cell.layer_step(xp_t, states, params, _layer, L, gate)
+                    return new
 
             outs, _ = scan(
                 step,
-                sequences=[pre],
+                sequences=seqs,
                 outputs_info=list(init_states[n * layer : n * (layer + 1)]),
-                non_sequences=[Wm],
+                non_sequences=recurrent,
                 strict=True,
             )
             outs = outs if isinstance(outs, (list, tuple)) else [outs]
