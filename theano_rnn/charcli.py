@@ -46,6 +46,12 @@ from theano_rnn import __version__, corpora, io
 from theano_rnn.chardata import CharLoader, CharVocab, load_corpus, read_chars, read_poems_json
 from theano_rnn.data import DataError
 from theano_rnn.io import CheckpointError
+from theano_rnn.cliutil import CLIError
+from theano_rnn.cliutil import Parser as _Parser
+from theano_rnn.cliutil import int_at_least as _int_at_least
+from theano_rnn.cliutil import mode_type as _mode
+from theano_rnn.cliutil import one_line as _one_line
+from theano_rnn.cliutil import seed_type as _seed
 
 __all__ = [
     "COMMANDS",
@@ -124,36 +130,7 @@ TRAIN_KEYS = ("learning_rate", "learning_rate_decay", "learning_rate_decay_after
               "eval_val_every", "seed")
 
 
-class CLIError(Exception):
-    """A one-line error for the user; ``status`` 2 for usage errors."""
-
-    def __init__(self, message, status=1):
-        super().__init__(message)
-        self.status = status
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line (``theano-rnn: error: ...``)."""
-
-    def error(self, message):
-        self.exit(2, f"{PROG}: error: {message} (see '{self.prog} --help')\n")
-
-
 # --------------------------------------------------------------------------- types
-
-
-def _int_at_least(minimum, what="value"):
-    def convert(text):
-        try:
-            value = int(text)
-        except (TypeError, ValueError):
-            raise argparse.ArgumentTypeError(f"invalid integer {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"{what} must be >= {minimum}, got {value}")
-        return value
-
-    convert.__name__ = "integer"
-    return convert
 
 
 def _float_in(lo, hi, lo_open=True, hi_open=True, what="value"):
@@ -175,22 +152,6 @@ def _float_in(lo, hi, lo_open=True, hi_open=True, what="value"):
 
     convert.__name__ = "number"
     return convert
-
-
-def _seed(text):
-    value = _int_at_least(0, "seed")(text)
-    if value >= 2**32:
-        raise argparse.ArgumentTypeError(f"seed must be < 2**32, got {value}")
-    return value
-
-
-def _mode(text):
-    from theano_rnn.compat import mode_name
-
-    try:
-        return mode_name(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 _POSITIVE = _int_at_least(1)
@@ -493,11 +454,6 @@ def _check_mode(mode):
     except (RuntimeError, ValueError, ImportError) as exc:
         raise CLIError(f"--mode {mode}: {exc}") from None
     return mode
-
-
-def _one_line(exc):
-    text = " ".join(str(exc).split())
-    return text or type(exc).__name__
 
 
 def _check_output(path, what="--output"):

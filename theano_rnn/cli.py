@@ -39,13 +39,19 @@ from pathlib import Path
 import numpy as np
 
 from theano_rnn import __version__, charcli, corpora, data, io
-from theano_rnn.compat import get_mode, mode_name
+from theano_rnn.compat import get_mode
 from theano_rnn.data import MASK_TOKEN, UNKNOWN_TOKEN, DataError
 from theano_rnn.gradcheck import gradient_check
 from theano_rnn.io import CheckpointError
 from theano_rnn.models import MODEL_CLASSES, TRUNCATIONS
 from theano_rnn.sampling import SamplingError, generate_sentences_part2, generate_sentences_part4
 from theano_rnn.training import ProgressBar, TrainingError, NonFiniteLossError, train_part4, train_with_sgd
+from theano_rnn.cliutil import CLIError
+from theano_rnn.cliutil import Parser as _Parser
+from theano_rnn.cliutil import int_at_least as _int_at_least
+from theano_rnn.cliutil import mode_type as _mode
+from theano_rnn.cliutil import one_line as _one_line
+from theano_rnn.cliutil import seed_type as _seed
 
 __all__ = ["main", "build_parser", "ENV_DEFAULTS", "TUTORIAL_DEFAULTS", "EMBEDDED_DEFAULTS"]
 
@@ -103,36 +109,7 @@ PART4_LOSS_SENTENCES = 10000  # train.py: loss on x_train[:10000] at every callb
 DEFAULT_MIN_LENGTH = {"part2": 7, "part4": 5}  # RNNLM.ipynb senten_min_length; utils.py min_length
 
 
-class CLIError(Exception):
-    """A one-line error for the user (bad options, conflicting settings)."""
-
-    def __init__(self, message, status=1):
-        super().__init__(message)
-        self.status = status
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line (``theano-rnn: error: ...``)."""
-
-    def error(self, message):
-        self.exit(2, f"{PROG}: error: {message} (see '{self.prog} --help')\n")
-
-
 # --------------------------------------------------------------------------- types
-
-
-def _int_at_least(minimum, what="value"):
-    def convert(text):
-        try:
-            value = int(text)
-        except (TypeError, ValueError):
-            raise argparse.ArgumentTypeError(f"invalid integer {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"{what} must be >= {minimum}, got {value}")
-        return value
-
-    convert.__name__ = "integer"
-    return convert
 
 
 def _positive_float(text):
@@ -152,20 +129,6 @@ def _decay(text):
         raise argparse.ArgumentTypeError(f"invalid number {text!r}") from None
     if not 0.0 < value < 1.0:
         raise argparse.ArgumentTypeError(f"RMSprop decay must lie in (0, 1), got {text}")
-    return value
-
-
-def _mode(text):
-    try:
-        return mode_name(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _seed(text):
-    value = _int_at_least(0, "seed")(text)
-    if value >= 2**32:
-        raise argparse.ArgumentTypeError(f"seed must be < 2**32, got {value}")
     return value
 
 
@@ -921,11 +884,6 @@ def main(argv=None, environ=None):
     finally:
         root.removeHandler(handler)
         root.setLevel(saved_level)
-
-
-def _one_line(exc):
-    text = " ".join(str(exc).split())
-    return text or type(exc).__name__
 
 
 if __name__ == "__main__":  # pragma: no cover
