@@ -41,9 +41,14 @@ def test_wildml_part2_reproduction(tmp_path):
     assert curves["max_abs_diff_numpy_vs_theano_scan"] > 1e-3  # the semantics differ
     gc = d["gradient_check"]
     assert all(passed for _, _, passed in gc["theano"].values())
+    drops = {}
     for name, curve in curves["curves"].items():
         losses = [loss for _, loss in curve]
-        assert len(losses) == 10 and losses[-1] < losses[0] - 1.0, name
+        assert len(losses) == 10 and losses[-1] < losses[0], name
+        drops[name] = losses[0] - losses[-1]
+    # the notebook's truncation learns much faster than Theano's scan truncation here
+    assert drops["numpy"] > 2.0 and drops["theano_per_output"] > 2.0
+    assert drops["theano_scan"] < drops["theano_per_output"] - 1.0
 
 
 def test_wildml_part4_reproduction(tmp_path):
