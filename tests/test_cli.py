@@ -490,3 +490,35 @@ def test_scripts_start(script):
     result = subprocess.run([sys.executable, str(path), "--help"], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "usage:" in result.stdout
+
+
+def test_blas_threads_pins_and_restores_openblas():
+    """The commands pin NumPy's OpenBLAS to one thread and restore it afterwards."""
+    import ctypes
+
+    from theano_rnn.cliutil import blas_threads
+
+    libs = []
+    with open("/proc/self/maps") as fh:
+        for line in fh:
+            path = line.split()[-1]
+            if "openblas" in path.lower() and path.startswith("/") and path not in libs:
+                libs.append(path)
+    getter = None
+    for path in libs:
+        lib = ctypes.CDLL(path)
+        for name in ("scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads",
+                     "openblas_get_num_threads64_", "openblas_get_num_threads"):
+            getter = getattr(lib, name, None)
+            if getter is not None:
+                break
+        if getter is not None:
+            break
+    if getter is None:
+        pytest.skip("NumPy is not linked to an OpenBLAS here")
+    before = int(getter())
+    with blas_threads(1):
+        assert int(getter()) == 1
+    assert int(getter()) == before
+    with blas_threads(0):  # 0: leave it alone
+        assert int(getter()) == before

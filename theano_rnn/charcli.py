@@ -27,8 +27,6 @@ input is bad (an existing ``--output`` stays byte-identical).
 from __future__ import annotations
 
 import argparse
-import contextlib
-import ctypes
 import json
 import logging
 import math
@@ -52,6 +50,7 @@ from theano_rnn.cliutil import int_at_least as _int_at_least
 from theano_rnn.cliutil import mode_type as _mode
 from theano_rnn.cliutil import one_line as _one_line
 from theano_rnn.cliutil import seed_type as _seed
+from theano_rnn.cliutil import blas_threads as _blas_threads
 
 __all__ = [
     "COMMANDS",
@@ -399,51 +398,6 @@ def route_argv(argv):
             argv[idx] = "sample-char"
             break
     return argv
-
-
-@contextlib.contextmanager
-def _blas_threads(n):
-    """Set the OpenBLAS thread count of the loaded BLAS libraries for the block.
-
-    ``n`` None: 1 unless ``$OPENBLAS_NUM_THREADS`` / ``$OMP_NUM_THREADS`` is
-    set (then nothing is changed); 0: nothing is changed.  Works with
-    NumPy's bundled (scipy-)OpenBLAS through ctypes; silently does nothing
-    where the library or its symbols are not found.
-    """
-    if n is None:
-        n = 0 if (os.environ.get("OPENBLAS_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS")) else 1
-    restore = []
-    if n > 0:
-        try:
-            with open("/proc/self/maps") as fh:
-                libs = sorted({ln.split()[-1] for ln in fh
-                               if "openblas" in ln.lower() and ln.split()[-1].startswith("/")})
-        except OSError:
-            libs = []
-        for path in libs:
-            try:
-                lib = ctypes.CDLL(path)
-            except OSError:
-                continue
-            for prefix in ("scipy_openblas", "openblas"):
-                for suffix in ("64_", ""):
-                    setter = getattr(lib, f"{prefix}_set_num_threads{suffix}", None)
-                    getter = getattr(lib, f"{prefix}_get_num_threads{suffix}", None)
-                    if setter is not None and getter is not None:
-                        old = int(getter())
-                        if old != n:
-                            setter(ctypes.c_int(n))
-                            restore.append((setter, old))
-                            log.debug("OpenBLAS %s: %d -> %d threads", path, old, n)
-                        break
-                else:
-                    continue
-                break
-    try:
-        yield
-    finally:
-        for setter, old in restore:
-            setter(ctypes.c_int(old))
 
 
 def _check_mode(mode):

@@ -7,10 +7,19 @@ argument types both command modules use.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import ctypes
+import logging
+import os
 
 from theano_rnn.compat import mode_name
 
-__all__ = ["PROG", "CLIError", "Parser", "int_at_least", "mode_type", "seed_type", "one_line"]
+__all__ = [
+    "PROG", "CLIError", "Parser", "int_at_least", "mode_type", "seed_type", "one_line",
+    "blas_threads",
+]
+
+log = logging.getLogger(__name__)
 
 PROG = "theano-rnn"
 
@@ -69,3 +78,48 @@ def one_line(exc):
     """An exception's message squeezed onto one line."""
     text = " ".join(str(exc).split())
     return text or type(exc).__name__
+
+
+@contextlib.contextmanager
+def blas_threads(n):
+    """Set the OpenBLAS thread count of the loaded BLAS libraries for the block.
+
+    ``n`` None: 1 unless ``$OPENBLAS_NUM_THREADS`` / ``$OMP_NUM_THREADS`` is
+    set (then nothing is changed); 0: nothing is changed.  Works with
+    NumPy's bundled (scipy-)OpenBLAS through ctypes; silently does nothing
+    where the library or its symbols are not found.
+    """
+    if n is None:
+        n = 0 if (os.environ.get("OPENBLAS_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS")) else 1
+    restore = []
+    if n > 0:
+        try:
+            with open("/proc/self/maps") as fh:
+                libs = sorted({ln.split()[-1] for ln in fh
+                               if "openblas" in ln.lower() and ln.split()[-1].startswith("/")})
+        except OSError:
+            libs = []
+        for path in libs:
+            try:
+                lib = ctypes.CDLL(path)
+            except OSError:
+                continue
+            for prefix in ("scipy_openblas", "openblas"):
+                for suffix in ("64_", ""):
+                    setter = getattr(lib, f"{prefix}_set_num_threads{suffix}", None)
+                    getter = getattr(lib, f"{prefix}_get_num_threads{suffix}", None)
+                    if setter is not None and getter is not None:
+                        old = int(getter())
+                        if old != n:
+                            setter(ctypes.c_int(n))
+                            restore.append((setter, old))
+                            log.debug("OpenBLAS %s: %d -> %d threads", path, old, n)
+                        break
+                else:
+                    continue
+                break
+    try:
+        yield
+    finally:
+        for setter, old in restore:
+            setter(ctypes.c_int(old))
