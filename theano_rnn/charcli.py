@@ -51,6 +51,7 @@ from theano_rnn.cliutil import mode_type as _mode
 from theano_rnn.cliutil import one_line as _one_line
 from theano_rnn.cliutil import seed_type as _seed
 from theano_rnn.cliutil import blas_threads as _blas_threads
+from theano_rnn.cliutil import command_logging
 
 __all__ = [
     "COMMANDS",
@@ -954,21 +955,6 @@ def _broken_pipe():
     return 0
 
 
-class _LogFilter(logging.Filter):
-    """This package's records at the chosen level, other libraries' from WARNING on."""
-
-    def __init__(self, level):
-        super().__init__()
-        self.level = level
-
-    def filter(self, record):
-        if record.name.startswith("pytensor") and "C-API based implementation" in str(record.msg):
-            return False
-        if self.level <= logging.DEBUG or record.name.startswith("theano_rnn"):
-            return True
-        return record.levelno >= logging.WARNING
-
-
 def main(argv=None) -> int:
     """``python -m theano_rnn.charcli COMMAND ...``: the char commands on their own."""
     parser = build_parser()
@@ -981,19 +967,8 @@ def main(argv=None) -> int:
               file=sys.stderr)
         return 2
     level = args.log_level or ("WARNING" if args.quiet else "INFO")
-    root = logging.getLogger()
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
-    handler.addFilter(_LogFilter(getattr(logging, level)))
-    handler.setLevel(level)
-    saved_level = root.level
-    root.addHandler(handler)
-    root.setLevel(min(root.level or logging.WARNING, getattr(logging, level)))
-    try:
+    with command_logging(level):
         return run(args)
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(saved_level)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -52,7 +52,7 @@ from theano_rnn.cliutil import int_at_least as _int_at_least
 from theano_rnn.cliutil import mode_type as _mode
 from theano_rnn.cliutil import one_line as _one_line
 from theano_rnn.cliutil import seed_type as _seed
-from theano_rnn.cliutil import blas_threads
+from theano_rnn.cliutil import blas_threads, command_logging
 
 __all__ = ["main", "build_parser", "ENV_DEFAULTS", "TUTORIAL_DEFAULTS", "EMBEDDED_DEFAULTS"]
 
@@ -822,26 +822,6 @@ COMMANDS.update(dict.fromkeys(charcli.COMMANDS, _cmd_char))
 # ---------------------------------------------------------------------------- main
 
 
-class _LogFilter(logging.Filter):
-    """Show this package's records at the chosen level, other libraries' only from WARNING.
-
-    (Below DEBUG everything passes.)  PyTensor's per-compile "NumPy C-API
-    based implementation for BLAS" warning is dropped: ``_blas_note`` says it
-    once, at INFO.
-    """
-
-    def __init__(self, level):
-        super().__init__()
-        self.level = level
-
-    def filter(self, record):
-        if record.name.startswith("pytensor") and "C-API based implementation" in str(record.msg):
-            return False
-        if self.level <= logging.DEBUG or record.name.startswith("theano_rnn"):
-            return True
-        return record.levelno >= logging.WARNING
-
-
 def main(argv=None, environ=None):
     """Run ``theano-rnn`` with ``argv`` (default ``sys.argv[1:]``); returns the exit status.
 
@@ -860,19 +840,11 @@ def main(argv=None, environ=None):
         return 2
 
     level = args.log_level or ("WARNING" if args.quiet else "INFO")
-    root = logging.getLogger()
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
-    handler.addFilter(_LogFilter(getattr(logging, level)))
-    handler.setLevel(level)
-    saved_level = root.level
-    root.addHandler(handler)
-    root.setLevel(min(root.level or logging.WARNING, getattr(logging, level)))
     try:
         # NumPy's OpenBLAS pinned to one thread for the command (unless
         # OPENBLAS_NUM_THREADS/OMP_NUM_THREADS say otherwise): 2-4x faster
         # steps for these small products on a 2-core machine
-        with warnings.catch_warnings(), blas_threads(None):
+        with command_logging(level), warnings.catch_warnings(), blas_threads(None):
             warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
             show_progress = not args.quiet and getattr(logging, level) <= logging.INFO
             return COMMANDS[args.command](args, environ, show_progress=show_progress)
@@ -885,9 +857,6 @@ def main(argv=None, environ=None):
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(saved_level)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -11,12 +11,13 @@ import contextlib
 import ctypes
 import logging
 import os
+import sys
 
 from theano_rnn.compat import mode_name
 
 __all__ = [
     "PROG", "CLIError", "Parser", "int_at_least", "mode_type", "seed_type", "one_line",
-    "blas_threads",
+    "blas_threads", "LogFilter", "command_logging",
 ]
 
 log = logging.getLogger(__name__)
@@ -123,3 +124,44 @@ def blas_threads(n):
     finally:
         for setter, old in restore:
             setter(ctypes.c_int(old))
+
+
+class LogFilter(logging.Filter):
+    """Show this package's records at the chosen level, other libraries' only from WARNING.
+
+    (Below DEBUG everything passes.)  PyTensor's per-compile "NumPy C-API
+    based implementation for BLAS" record is dropped.
+    """
+
+    def __init__(self, level):
+        super().__init__()
+        self.level = level
+
+    def filter(self, record):
+        if record.name.startswith("pytensor") and "C-API based implementation" in str(record.msg):
+            return False
+        if self.level <= logging.DEBUG or record.name.startswith("theano_rnn"):
+            return True
+        return record.levelno >= logging.WARNING
+
+
+@contextlib.contextmanager
+def command_logging(level):
+    """A stderr handler on the root logger for the duration of one command.
+
+    Logging is configured only here, inside a command's ``main``; the handler
+    and the root level are restored afterwards.
+    """
+    root = logging.getLogger()
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
+    handler.addFilter(LogFilter(getattr(logging, level)))
+    handler.setLevel(level)
+    saved_level = root.level
+    root.addHandler(handler)
+    root.setLevel(min(root.level or logging.WARNING, getattr(logging, level)))
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(saved_level)

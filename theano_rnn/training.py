@@ -163,6 +163,20 @@ def _check_params_finite(model, epoch):
         )
 
 
+
+def _guarded_step(model, x, y, learning_rate, step_args, epoch, index, num_examples_seen):
+    """One ``sgd_step``; a non-finite loss raises :class:`NonFiniteLossError`."""
+    out = model.sgd_step(x, y, learning_rate, *step_args)
+    if not _finite(out):
+        raise NonFiniteLossError(
+            f"non-finite loss {float(np.asarray(out))} at epoch {epoch}, example {index} "
+            f"(num_examples_seen={num_examples_seen})",
+            epoch=epoch, index=index, loss=float(np.asarray(out)),
+            num_examples_seen=num_examples_seen,
+        )
+    return out
+
+
 def train_with_sgd(
     model,
     X_train,
@@ -234,14 +248,8 @@ def train_with_sgd(
                     EvalInfo(epoch, num_examples_seen, loss, learning_rate, list(losses), halved),
                 )
         for i in range(n):
-            out = model.sgd_step(X_train[i], y_train[i], learning_rate, *step_args)
-            if not _finite(out):
-                raise NonFiniteLossError(
-                    f"non-finite loss {float(np.asarray(out))} at epoch {epoch}, example {i} "
-                    f"(num_examples_seen={num_examples_seen})",
-                    epoch=epoch, index=i, loss=float(np.asarray(out)),
-                    num_examples_seen=num_examples_seen,
-                )
+            _guarded_step(model, X_train[i], y_train[i], learning_rate, step_args,
+                          epoch, i, num_examples_seen)
             num_examples_seen += 1
             if progress is not None:
                 progress(num_examples_seen, total)
@@ -292,14 +300,8 @@ def train_part4(
     for epoch in range(nepoch):
         for i in rng.permutation(n):
             i = int(i)
-            out = model.sgd_step(X_train[i], y_train[i], learning_rate, *step_args)
-            if not _finite(out):
-                raise NonFiniteLossError(
-                    f"non-finite loss {float(np.asarray(out))} at epoch {epoch}, example {i} "
-                    f"(num_examples_seen={num_examples_seen})",
-                    epoch=epoch, index=i, loss=float(np.asarray(out)),
-                    num_examples_seen=num_examples_seen,
-                )
+            _guarded_step(model, X_train[i], y_train[i], learning_rate, step_args,
+                          epoch, i, num_examples_seen)
             num_examples_seen += 1
             if progress is not None:
                 progress(num_examples_seen, total)
