@@ -7,6 +7,7 @@ the repository (``<repo>/../shared/data``).
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -48,3 +49,15 @@ def tutorial_data_args(argv, environ=os.environ) -> list[str]:
         if nltk_data_dir().is_dir():
             extra += ["--nltk-data", str(nltk_data_dir())]
     return extra
+
+
+def write_json(results, path) -> None:
+    """``--json PATH``: the results as JSON to ``PATH`` (``-`` = stdout); nothing if unset."""
+    if not path:
+        return
+    text = json.dumps(results, indent=2, sort_keys=True)
+    if path == "-":
+        print(text)
+    else:
+        with open(path, "w") as fh:
+            fh.write(text + "\n")

@@ -35,14 +35,13 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
-import json
 import logging
 import math
 import statistics
 import sys
 import time
 
-from _common import nltk_data_dir, reddit_prefix
+from _common import nltk_data_dir, reddit_prefix, write_json
 
 import numpy as np
 
@@ -301,13 +300,7 @@ def main(argv=None):
         print(f"reproduce_wildml_part2: error: {exc}", file=sys.stderr)
         return 1
     sys.stdout.write(markdown(results))
-    if args.json:
-        text = json.dumps(results, indent=2, sort_keys=True)
-        if args.json == "-":
-            print(text)
-        else:
-            with open(args.json, "w") as fh:
-                fh.write(text + "\n")
+    write_json(results, args.json)
     return 0
 
 
