@@ -273,16 +273,27 @@ def mode_name(mode) -> str:
 @functools.lru_cache(maxsize=None)
 def _mode_for(name: str) -> Mode:
     if name == "C":
+        from theano_rnn.blas import ensure_blas  # lazy: links a BLAS once, on first use
+
+        ensure_blas()
         return Mode(linker="cvm", optimizer="fast_run")
     if name == "NUMBA":
         return Mode(linker="numba", optimizer="fast_run")
     if name == "JAX":
         try:
-            import jax  # noqa: F401
+            import jax
         except ImportError:
             raise RuntimeError(
-                "mode 'JAX' needs the jax package: pip install jax jaxlib"
+                "mode 'JAX' needs the jax package: pip install jax jaxlib "
+                "(or install theano_rnn with its [jax] extra)"
             ) from None
+        # PyTensor's JAX dispatch sets jax_enable_x64 from floatX when it is
+        # first imported: imported under floatX=float32, later float64 graphs
+        # would silently compute in float32.  Import it now, then enable x64
+        # (float32 graphs keep their explicit float32 dtypes).
+        import pytensor.link.jax.dispatch  # noqa: F401
+
+        jax.config.update("jax_enable_x64", True)
         return pytensor.compile.mode.get_mode("JAX")
     if name == "PY":
         return Mode(linker="py", optimizer="fast_compile")
