@@ -522,3 +522,38 @@ def test_blas_threads_pins_and_restores_openblas():
     assert int(getter()) == before
     with blas_threads(0):  # 0: leave it alone
         assert int(getter()) == before
+
+
+def test_train_minibatches_from_the_command_line(corpus, tmp_path, capsys):
+    out_path = tmp_path / "rnn-batch.npz"
+    status, out, err = run([
+        "train", "--corpus", corpus, "--cell", "rnn", "--scheme", "part4",
+        "--vocabulary-size", "25", "--hidden-dim", "5", "--bptt-truncate", "-1",
+        "--batch-size", "3", "--nepoch", "2", "--print-every", "4", "--max-sentences", "8",
+        "--learning-rate", "0.05", "--output", out_path, "--seed", "3", "--samples", "1",
+    ], capsys)
+    assert status == 0, err
+    assert "tokens/s" in err  # the minibatch trainer reports its speed
+    ckpt = io.load(out_path)
+    assert ckpt.model.graph == "fast"  # --batch-size > 1 implies the fast graph
+    md = ckpt.metadata
+    assert md["options"]["batch_size"] == 3 and md["options"]["graph"] == "fast"
+    # 8 sentences in batches of 3, 3 and 2 (in a shuffled order) per epoch: a checkpoint
+    # each time a multiple of 4 is passed (at most 2 examples later), the last one final
+    seen = [n for n, _ in md["losses"]]
+    assert len(seen) == 4 and seen[-1] == 16 and all(n % 4 < 3 for n in seen), seen
+    assert md["final"] is True
+    assert np.isfinite(md["loss"])
+
+
+def test_graph_flag_alone_keeps_one_sentence_per_step(corpus, tmp_path, capsys):
+    out_path = tmp_path / "fast.npz"
+    status, _, err = run([
+        "train", "--corpus", corpus, "--cell", "rnn", "--vocabulary-size", "25",
+        "--hidden-dim", "4", "--nepoch", "1", "--max-sentences", "4", "--graph", "fast",
+        "--output", out_path, "--seed", "1", "--samples", "0", "--quiet",
+    ], capsys)
+    assert status == 0, err
+    md = io.load(out_path).metadata
+    assert md["options"]["graph"] == "fast" and md["options"]["batch_size"] == 1
+    assert md["num_examples_seen"] == 4

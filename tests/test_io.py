@@ -165,3 +165,15 @@ def test_checkpoint_permissions_follow_the_umask(tmp_path):
     finally:
         os.umask(old)
     assert os.stat(path).st_mode & 0o777 == 0o644
+
+
+def test_graph_setting_survives_a_checkpoint_with_and_without_model_class(tmp_path):
+    from theano_rnn import io as rnn_io
+    from theano_rnn.models import RNNTheano
+
+    model = RNNTheano(9, 3, rng=np.random.RandomState(0), graph="fast")
+    path = tmp_path / "fast.npz"
+    rnn_io.save(path, model)
+    assert rnn_io.load(path).model.graph == "fast"
+    assert rnn_io.load(path, model_class=RNNTheano).model.graph == "fast"
+    assert rnn_io.load(path, graph="faithful").model.graph == "faithful"

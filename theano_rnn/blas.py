@@ -482,7 +482,7 @@ def main(argv=None):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", BlasWarning)  # the printed line says it
         status = ensure_blas()
-    print(status)
+    sys.stdout.write(f"{status}\n")  # the command's output, not library logging
     return 0 if status.linked else 1
 
 

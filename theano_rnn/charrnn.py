@@ -143,7 +143,7 @@ class CharRNN:
                     f"expected {tuple(shape)}"
                 )
         self._shared = OrderedDict(
-            (n, pytensor.shared(np.asarray(params[n], dtype=self.dtype), name=n))
+            (n, self._new_shared(np.asarray(params[n], dtype=self.dtype), n))
             for n in self.param_names
         )
         self._opt_state = self._make_optimizer_state()
@@ -232,14 +232,49 @@ class CharRNN:
             state["t"] = pytensor.shared(np.asarray(0.0, dtype=self.dtype), name="t")
         for n, s in self._shared.items():
             zeros = np.zeros(s.get_value(borrow=True).shape, dtype=self.dtype)
-            state["m" + n] = pytensor.shared(zeros, name="m" + n)
+            state["m" + n] = self._new_shared(zeros, "m" + n)
             if self.optimizer == "adam":
-                state["v" + n] = pytensor.shared(zeros.copy(), name="v" + n)
+                state["v" + n] = self._new_shared(zeros.copy(), "v" + n)
         return state
 
-    def _ensure_optimizer(self):
-        if "train" not in self._fns:
-            self._build_train()
+    @property
+    def static_shapes(self):
+        """Whether functions are compiled per input shape (JAX needs static shapes)."""
+        return self.mode == "JAX"
+
+    def _new_shared(self, value, name):
+        """A shared variable; under JAX with its static shape, so that every
+        shape in the graph is a constant (JAX cannot trace data-dependent
+        shapes).  Shapes never change: ``set_params`` checks them."""
+        if self.static_shapes:
+            return pytensor.shared(value, name=name, shape=value.shape)
+        return pytensor.shared(value, name=name)
+
+    def _compiled(self, kind, shape):
+        """The compiled ``kind`` function ("train", "eval", "grads", "step").
+
+        Other backends compile one function for any shape.  Under JAX every
+        input gets the static shape of this call's batch (``shape`` = ``x``'s)
+        and one function is compiled per shape (a trainer's batches all share
+        one); ``_fns[kind]`` is then the one used last.
+
+        Graphs are built with ``floatX`` = the model's dtype, so the Python
+        float constants in them (``1 - alpha``, ``eps``, ...) take that dtype
+        even when the flag has changed since construction (no upcasts).
+        """
+        shape = tuple(int(n) for n in shape) if self.static_shapes else None
+        key = kind if shape is None else (kind, shape)
+        if key not in self._fns:
+            builders = {
+                "train": self._build_train,
+                "eval": self._build_eval,
+                "grads": self._build_grads,
+                "step": self._build_step,
+            }
+            with pytensor.config.change_flags(floatX=self.dtype):
+                self._fns[key] = builders[kind](shape)
+        self._fns[kind] = self._fns[key]
+        return self._fns[key]
 
     def get_optimizer_state(self):
         return OrderedDict((n, s.get_value()) for n, s in self._opt_state.items())
@@ -262,8 +297,14 @@ class CharRNN:
         """Initial hidden (and cell) states, a list of ``(batch_size, H)`` arrays."""
         return [np.zeros((batch_size, self.hidden_dim), dtype=self.dtype) for _ in range(self.n_states)]
 
-    def _state_inputs(self):
-        return [pt.matrix(f"s{i}", dtype=self.dtype) for i in range(self.n_states)]
+    def _state_inputs(self, batch_size=None):
+        shape = (batch_size, self.hidden_dim) if batch_size is not None else (None, None)
+        return [pt.tensor(f"s{i}", dtype=self.dtype, shape=shape) for i in range(self.n_states)]
+
+    @staticmethod
+    def _int_input(name, shape, ndim=2):
+        """int32 tokens: ``(T, B)`` (or ``(B,)``), static shape when ``shape`` is given."""
+        return pt.tensor(name, dtype="int32", shape=shape if shape is not None else (None,) * ndim)
 
     def _forward(self, x, init_states, masks=None):
         """Logits ``(T, B, C)`` and final states for int32 ``x`` ``(T, B)``."""
@@ -321,15 +362,18 @@ class CharRNN:
         logp = flat - pt.logsumexp(flat, axis=1, keepdims=True)
         return -pt.mean(logp[pt.arange(T * B), y.reshape((T * B,))])
 
-    def _build_train(self):
-        x = pt.imatrix("x")
-        y = pt.imatrix("y")
+    def _build_train(self, shape=None):
+        x = self._int_input("x", shape)
+        y = self._int_input("y", shape)
         lr = pt.scalar("learning_rate", dtype=self.dtype)
-        init = self._state_inputs()
+        init = self._state_inputs(None if shape is None else shape[1])
         masks = None
         extra_inputs = []
         if self.dropout > 0:
-            masks = [pt.tensor3(f"mask{i}", dtype=self.dtype) for i in range(self.num_layers)]
+            mshape = (None, None, None) if shape is None else (*shape, self.hidden_dim)
+            masks = [
+                pt.tensor(f"mask{i}", dtype=self.dtype, shape=mshape) for i in range(self.num_layers)
+            ]
             extra_inputs = masks
         logits, finals = self._forward(x, init, masks)
         loss = self._mean_nll(logits, y)
@@ -341,7 +385,7 @@ class CharRNN:
             )
         else:
             updates, _ = optim.adam(params, grads, lr, state=self._opt_state)
-        self._fns["train"] = pytensor.function(
+        return pytensor.function(
             [x, y, lr, *init, *extra_inputs],
             [loss, *finals],
             updates=updates,
@@ -350,36 +394,37 @@ class CharRNN:
             name="char_train_step",
         )
 
+    def _build_grads(self, shape=None):
+        xs, ys = self._int_input("x", shape), self._int_input("y", shape)
+        init = self._state_inputs(None if shape is None else shape[1])
+        logits, _ = self._forward(xs, init)
+        loss = self._mean_nll(logits, ys)
+        grads = pytensor.grad(loss, list(self._shared.values()))
+        return pytensor.function(
+            [xs, ys, *init], [loss, *grads], mode=self._mode, allow_input_downcast=True
+        )
+
     def loss_and_gradients(self, x, y, states):
         """Mean loss and *unclipped* gradients (``param_names`` order); for tests."""
-        if "grads" not in self._fns:
-            xs, ys = pt.imatrix("x"), pt.imatrix("y")
-            init = self._state_inputs()
-            logits, _ = self._forward(xs, init)
-            loss = self._mean_nll(logits, ys)
-            grads = pytensor.grad(loss, list(self._shared.values()))
-            self._fns["grads"] = pytensor.function(
-                [xs, ys, *init], [loss, *grads], mode=self._mode, allow_input_downcast=True
-            )
-        out = self._fns["grads"](x, y, *states)
+        out = self._compiled("grads", np.shape(x))(x, y, *states)
         return float(out[0]), OrderedDict(zip(self.param_names, out[1:]))
 
-    def _build_eval(self):
-        x = pt.imatrix("x")
-        y = pt.imatrix("y")
-        init = self._state_inputs()
+    def _build_eval(self, shape=None):
+        x = self._int_input("x", shape)
+        y = self._int_input("y", shape)
+        init = self._state_inputs(None if shape is None else shape[1])
         logits, finals = self._forward(x, init)
-        self._fns["eval"] = pytensor.function(
+        return pytensor.function(
             [x, y, *init], [self._mean_nll(logits, y), *finals],
             mode=self._mode, allow_input_downcast=True, name="char_eval",
         )
 
-    def _build_step(self):
-        x = pt.ivector("x_t")
-        init = self._state_inputs()
+    def _build_step(self, shape=None):
+        x = self._int_input("x_t", shape, ndim=1)
+        init = self._state_inputs(None if shape is None else shape[0])
         new, top = self.cell.step(x, init, self.params, self.num_layers, self.gate_activation)
         logits = self.cell.logits(top, self.params)
-        self._fns["step"] = pytensor.function(
+        return pytensor.function(
             [x, *init], [logits, *new], mode=self._mode, allow_input_downcast=True,
             name="char_step",
         )
@@ -394,27 +439,24 @@ class CharRNN:
 
     def train_step(self, x, y, learning_rate, states, rng=None):
         """One optimizer step on a batch; returns ``(loss, final states)``."""
-        self._ensure_optimizer()
+        train = self._compiled("train", np.shape(x))
         extra = []
         if self.dropout > 0:
             if rng is None:
                 raise ValueError("dropout needs the trainer's rng for its masks")
             extra = self.dropout_masks(rng, x.shape[0], x.shape[1])
-        out = self._fns["train"](x, y, learning_rate, *states, *extra)
+        out = train(x, y, learning_rate, *states, *extra)
         return float(out[0]), list(out[1:])
 
     def eval_loss(self, x, y, states):
         """Mean loss per character of a batch (no dropout, no update)."""
-        if "eval" not in self._fns:
-            self._build_eval()
-        out = self._fns["eval"](x, y, *states)
+        out = self._compiled("eval", np.shape(x))(x, y, *states)
         return float(out[0]), list(out[1:])
 
     def step(self, x_t, states):
         """One time step for sampling: ``(logits (B, C), new states)``."""
-        if "step" not in self._fns:
-            self._build_step()
-        out = self._fns["step"](np.asarray(x_t, dtype=np.int32), *states)
+        x_t = np.asarray(x_t, dtype=np.int32)
+        out = self._compiled("step", x_t.shape)(x_t, *states)
         return out[0], list(out[1:])
 
     def __repr__(self):

@@ -43,7 +43,8 @@ from theano_rnn.compat import get_mode
 from theano_rnn.data import MASK_TOKEN, UNKNOWN_TOKEN, DataError
 from theano_rnn.gradcheck import gradient_check
 from theano_rnn.io import CheckpointError
-from theano_rnn.models import MODEL_CLASSES, TRUNCATIONS
+from theano_rnn.minibatch import train_minibatches
+from theano_rnn.models import GRAPHS, MODEL_CLASSES, TRUNCATIONS
 from theano_rnn.sampling import SamplingError, generate_sentences_part2, generate_sentences_part4
 from theano_rnn.training import ProgressBar, TrainingError, NonFiniteLossError, train_part4, train_with_sgd
 from theano_rnn.cliutil import CLIError
@@ -283,6 +284,14 @@ def build_parser():
     t.add_argument("--init-from", default=None, metavar="CKPT",
                    help="continue training this checkpoint (default $MODEL_FILE); its sizes, "
                         "vocabulary and optimizer state are used")
+    t.add_argument("--graph", choices=GRAPHS, default=None,
+                   help="faithful: the tutorials' graphs (default); fast: the same numbers from "
+                        "hoisted, merged, sparse-update graphs (several times faster)")
+    t.add_argument("--batch-size", type=_POSITIVE, metavar="B", default=1,
+                   help="sentences per step (default 1: the tutorials' loops); B > 1 trains "
+                        "left-padded minibatches with masks on the fast graph, shuffled every "
+                        "epoch, one step on the batch's mean gradient, a checkpoint every "
+                        "--print-every examples (part4) or --evaluate-loss-after epochs (part2)")
     t.add_argument("--samples", type=_NONNEG, metavar="N", default=10,
                    help="sentences to print after training (default 10)")
     t.add_argument("--min-length", type=_NONNEG, metavar="N", default=None,
@@ -381,18 +390,12 @@ def _check_mode(mode):
 
 
 def _blas_note(mode):
+    """Log (INFO) which BLAS the C backend links; ``ensure_blas`` already warned if none."""
     if mode != "C":
         return
-    import pytensor
+    from theano_rnn.blas import blas_status
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        ldflags = pytensor.config.blas__ldflags
-    if not ldflags:
-        log.info(
-            "PyTensor links no BLAS library (blas__ldflags is empty): the C backend multiplies "
-            "through NumPy's C-API; --mode NUMBA may be faster"
-        )
+    log.info("BLAS: %s", blas_status().message)
 
 
 def _sentence_tokenizer_for_embedded(documents, nltk_data):
@@ -471,7 +474,7 @@ def _resolve_train(args, environ):
     ckpt = None
     if s["init_from"] is not None:
         overrides = {}
-        for key in ("bptt_truncate", "truncation", "gate_activation", "optimizer"):
+        for key in ("bptt_truncate", "truncation", "gate_activation", "optimizer", "graph"):
             if getattr(args, key, None) is not None:
                 overrides[key] = getattr(args, key)
         if args.decay is not None and args.optimizer is None:
@@ -549,6 +552,8 @@ def _resolve_train(args, environ):
     s["nltk_data"] = _check_nltk_data(args.nltk_data)
     s["samples"] = args.samples
     s["min_length"] = args.min_length
+    s["batch_size"] = args.batch_size
+    s["graph"] = args.graph or ("fast" if args.batch_size > 1 else "faithful")
     s["seed"] = args.seed
     s["sources"] = sources
     return s, ckpt
@@ -615,7 +620,7 @@ def _cmd_train(args, environ, show_progress):
     if ckpt is None:
         cls = MODEL_CLASSES[s["cell"]]
         kwargs = dict(gate_activation=s["gate_activation"], truncation=s["truncation"],
-                      optimizer=s["optimizer"], rng=rng, mode=s["mode"])
+                      optimizer=s["optimizer"], rng=rng, mode=s["mode"], graph=s["graph"])
         if s["num_layers"] is not None:
             kwargs["num_layers"] = s["num_layers"]
         model = cls(len(index_to_word), s["hidden_dim"], s["bptt_truncate"], **kwargs)
@@ -628,7 +633,10 @@ def _cmd_train(args, environ, show_progress):
     _blas_note(s["mode"])
     t0 = time.perf_counter()
     log.info("Compiling the model (about half a minute the first time; cached afterwards)...")
-    model.ce_error, model.sgd_step  # noqa: B018 -- compile now, not inside the first step
+    if s["batch_size"] > 1:
+        model.batch_loss, model.batch_step  # noqa: B018 -- compile now
+    else:
+        model.ce_error, model.sgd_step  # noqa: B018 -- compile now, not inside the first step
     log.info("Compiled in %.1f s", time.perf_counter() - t0)
 
     previous = dict(ckpt.metadata) if ckpt is not None and isinstance(ckpt.metadata, dict) else {}
@@ -682,7 +690,18 @@ def _cmd_train(args, environ, show_progress):
 
     ok = False
     try:
-        if s["scheme"] == "part2":
+        if s["batch_size"] > 1:
+            every = (s["print_every"] or len(X)) if s["scheme"] == "part4" else (
+                s["evaluate_loss_after"] * len(X))
+            stats = train_minibatches(
+                model, X, Y, batch_size=s["batch_size"], learning_rate=s["learning_rate"],
+                nepoch=s["nepoch"], decay=s["decay"], rng=rng, sort_window=20,
+                callback=on_examples, callback_every=every, progress=bar,
+            )
+            log.info("Trained %d tokens in %.1f s: %.0f tokens/s (%.0f%% padding)",
+                     stats.tokens, stats.seconds, stats.tokens_per_s,
+                     100 * stats.padding_fraction)
+        elif s["scheme"] == "part2":
             train_with_sgd(
                 model, X, Y, learning_rate=s["learning_rate"], nepoch=s["nepoch"],
                 evaluate_loss_after=s["evaluate_loss_after"], callback=on_eval,

@@ -43,6 +43,7 @@ import pytensor
 import pytensor.tensor as pt
 from pytensor.compile.mode import Mode
 from pytensor.gradient import disconnected_grad
+from pytensor.link.jax.linker import JAXLinker  # jax itself is imported only when used
 from pytensor.tensor.special import softmax as _pt_softmax
 
 __all__ = [
@@ -270,6 +271,58 @@ def mode_name(mode) -> str:
     return _ALIASES[key]
 
 
+def _needs_x64(fgraph) -> bool:
+    """Whether a graph (scan inner graphs included) holds any 64-bit float."""
+    seen = set()
+    todo = [fgraph]
+    while todo:
+        g = todo.pop()
+        if id(g) in seen:
+            continue
+        seen.add(id(g))
+        if any(getattr(v.type, "dtype", None) in ("float64", "complex128") for v in g.variables):
+            return True
+        todo.extend(n.op.fgraph for n in g.apply_nodes if getattr(n.op, "fgraph", None) is not None)
+    return False
+
+
+class _ScopedX64JAXLinker(JAXLinker):
+    """PyTensor's JAX linker with JAX's x64 mode chosen per compiled function.
+
+    PyTensor sets the process-global ``jax_enable_x64`` once, from ``floatX``
+    at the first import of its JAX dispatch: imported under float32, every
+    later float64 graph silently computes in float32; imported under float64,
+    float32 graphs get float64 values wherever a Python scalar is broadcast
+    (``Alloc`` of a constant), which breaks scans.  :func:`get_mode` turns
+    the global flag on (float64 results are JAX arrays that callers compute
+    with), and this linker converts, traces and runs each function inside
+    ``jax.enable_x64(...)``: on for graphs with float64 variables, off for
+    float32 graphs.
+    """
+
+    _x64 = True
+
+    def fgraph_convert(self, fgraph, *args, **kwargs):
+        import jax
+
+        self._x64 = _needs_x64(fgraph)
+        with jax.enable_x64(self._x64):
+            return super().fgraph_convert(fgraph, *args, **kwargs)
+
+    def jit_compile(self, fn):
+        import jax
+
+        x64 = self._x64
+        with jax.enable_x64(x64):
+            jitted = super().jit_compile(fn)
+
+        def call(*args):
+            with jax.enable_x64(x64):
+                return jitted(*args)
+
+        return call
+
+
 @functools.lru_cache(maxsize=None)
 def _mode_for(name: str) -> Mode:
     if name == "C":
@@ -287,14 +340,14 @@ def _mode_for(name: str) -> Mode:
                 "mode 'JAX' needs the jax package: pip install jax jaxlib "
                 "(or install theano_rnn with its [jax] extra)"
             ) from None
-        # PyTensor's JAX dispatch sets jax_enable_x64 from floatX when it is
-        # first imported: imported under floatX=float32, later float64 graphs
-        # would silently compute in float32.  Import it now, then enable x64
-        # (float32 graphs keep their explicit float32 dtypes).
+        # PyTensor's dispatch sets the global flag from floatX at its first
+        # import; float64 must win globally (outputs are JAX arrays that users
+        # compute with), float32 graphs get x64 off inside the linker.
         import pytensor.link.jax.dispatch  # noqa: F401
 
         jax.config.update("jax_enable_x64", True)
-        return pytensor.compile.mode.get_mode("JAX")
+        jax_rewrites = pytensor.compile.mode.JAX.provided_optimizer
+        return Mode(linker=_ScopedX64JAXLinker(), optimizer=jax_rewrites)
     if name == "PY":
         return Mode(linker="py", optimizer="fast_compile")
     raise ValueError(name)  # pragma: no cover

@@ -305,7 +305,8 @@ def load(path, *, mode=None, cell=None, model_class=None, **overrides):
     elif model_class is not None:
         kwargs = {
             k: config[k]
-            for k in ("num_layers", "gate_activation", "truncation", "optimizer", "input_mode")
+            for k in ("num_layers", "gate_activation", "truncation", "optimizer", "input_mode",
+                      "graph")
             if config.get(k) is not None
         }
         build = lambda: model_class(  # noqa: E731

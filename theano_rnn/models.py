@@ -18,6 +18,23 @@ NumPy tutorial's per-output semantics are available by name:
 ``truncation="per_output"`` (each output's window is recomputed from the
 stop-gradient state before it, so forward values are unchanged).
 ``bptt_truncate=-1`` (or ``<= 0``) means full back-propagation.
+
+Graphs
+------
+``graph="faithful"`` (default) builds the tutorials' graphs: one scan whose
+step computes the input column, every layer, the output product and the
+softmax.  ``graph="fast"`` builds :mod:`theano_rnn.fastgraph`'s: inputs
+precomputed outside the loop, merged gate products, the output product and
+loss hoisted out of the scan, sparse updates of the embedding/one-hot
+columns.  Every public method returns the same numbers (to round-off) with
+the same signature.  The batch methods (``batch_loss``, ``batch_grads``,
+``batch_step`` on left-padded ``(T, B)`` blocks, see
+:func:`theano_rnn.fastgraph.pad_batch`) always use the fast formulation.
+
+With ``mode="JAX"`` (static shapes) the per-sentence methods pad each
+sentence on the left to a multiple of ``jax_bucket`` tokens and run the
+masked fast graph with one sequence, for either ``graph`` setting (the
+numbers are the same).
 """
 
 from __future__ import annotations
@@ -42,8 +59,11 @@ from theano_rnn.compat import (
     scan,
     softmax,
 )
+from theano_rnn.fastgraph import GRAPHS, FastGraph, bucket_length
 
-__all__ = ["RecurrentLM", "RNNTheano", "GRUTheano", "LSTMTheano", "TRUNCATIONS", "MODEL_CLASSES"]
+__all__ = [
+    "RecurrentLM", "RNNTheano", "GRUTheano", "LSTMTheano", "TRUNCATIONS", "GRAPHS", "MODEL_CLASSES",
+]
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +85,9 @@ class _Compiled:
             return self
         fns = obj.__dict__.setdefault("_compiled", {})
         if self.name not in fns:
-            fns[self.name] = self.builder(obj)
+            # graphs are built under the model's float type, whatever floatX is now
+            with pytensor.config.change_flags(floatX=obj.dtype):
+                fns[self.name] = self.builder(obj)
         return fns[self.name]
 
 
@@ -93,6 +115,10 @@ class RecurrentLM:
             ``"per_output"`` (the NumPy tutorial's); see the module docstring.
         optimizer: ``"sgd"`` (``sgd_step(x, y, learning_rate)``) or
             ``"rmsprop"`` (``sgd_step(x, y, learning_rate, decay=0.9)``).
+        graph: ``"faithful"`` (the tutorials' graph, default) or ``"fast"``
+            (:mod:`theano_rnn.fastgraph`; same numbers, much faster).
+        jax_bucket: with ``mode="JAX"``, sentences are left-padded to a
+            multiple of this many tokens (one compiled shape per bucket).
     """
 
     cell_name = "rnn"
@@ -113,8 +139,17 @@ class RecurrentLM:
         optimizer=None,
         params=None,
         input_mode=None,
+        graph="faithful",
+        jax_bucket=16,
     ):
         self.cell = get_cell(cell or self.cell_name)
+        if graph not in GRAPHS:
+            raise ValueError(f"graph must be one of {GRAPHS}, got {graph!r}")
+        self.graph = graph
+        self.jax_bucket = bucket_length(1, jax_bucket)  # validates: a positive integer
+        #: run the per-sentence methods through the padded masked graph even
+        #: outside JAX (set before the first call; for tests)
+        self._pad_to_bucket = False
         self.input_mode = self.cell.check_input_mode(input_mode)
         word_dim, hidden_dim, num_layers = int(word_dim), int(hidden_dim), int(num_layers)
         if word_dim < 1 or hidden_dim < 1 or num_layers < 1:
@@ -182,6 +217,7 @@ class RecurrentLM:
             "optimizer": self.optimizer,
             "input_mode": self.input_mode,
             "dtype": self.dtype,
+            "graph": self.graph,
         }
 
     @property
@@ -229,7 +265,8 @@ class RecurrentLM:
             word_dim=C, hidden_dim=H, num_layers=L, input_mode=self.cell.input_mode_of(arrays)
         )
         fresh = model_from_config(config, params=arrays, mode=self._mode)
-        stale = {"_compiled", "_graph_cache"}  # compiled for the old size
+        fresh.jax_bucket, fresh._pad_to_bucket = self.jax_bucket, self._pad_to_bucket
+        stale = {"_compiled", "_graph_cache", "_fast_graph"}  # compiled for the old size
         for key in stale & set(self.__dict__):
             del self.__dict__[key]
         self.__dict__.update(fresh.__dict__)
@@ -330,24 +367,51 @@ class RecurrentLM:
             inputs, outputs, mode=self._mode, allow_input_downcast=True, **kwargs
         )
 
+    @property
+    def _fast(self):
+        """The :class:`~theano_rnn.fastgraph.FastGraph` of this model (built once)."""
+        if "_fast_graph" not in self.__dict__:
+            self.__dict__["_fast_graph"] = FastGraph(self)
+        return self.__dict__["_fast_graph"]
+
+    @property
+    def _padded(self):
+        """Per-sentence methods pad to ``jax_bucket`` (JAX needs static shapes)."""
+        return self.mode == "JAX" or bool(self._pad_to_bucket)
+
+    def _fast_method(self, name):
+        """``name`` from the fast graph, or ``None`` for the faithful one."""
+        if self.graph == "fast" or self._padded:
+            return self._fast.sentence_method(name)
+        return None
+
     # ------------------------------------------------------------------
     # compiled functions (tutorial surface)
     # ------------------------------------------------------------------
     @_Compiled
     def forward_propagation(self):
         """Output probabilities (T, C) for a sentence ``x``."""
+        fast = self._fast_method("forward_propagation")
+        if fast is not None:
+            return fast
         g = self._graph()
         return self._function([g["x"]], g["o"], name="forward_propagation")
 
     @_Compiled
     def predict_class(self):
         """Most likely next word at every position (argmax of the probabilities)."""
+        fast = self._fast_method("predict_class")
+        if fast is not None:
+            return fast
         g = self._graph()
         return self._function([g["x"]], pt.argmax(g["o"], axis=1), name="predict_class")
 
     @_Compiled
     def ce_error(self):
         """Summed cross-entropy of one sentence."""
+        fast = self._fast_method("ce_error")
+        if fast is not None:
+            return fast
         g = self._graph()
         return self._function([g["x"], g["y"]], g["o_error"], name="ce_error")
 
@@ -359,8 +423,12 @@ class RecurrentLM:
     @_Compiled
     def bptt(self):
         """Gradients of the (truncated) cost, in the order of ``bptt_names``."""
+        fast = self._fast_method("bptt")
+        if fast is not None:
+            return fast
         g = self._graph()
-        return self._function([g["x"], g["y"]], g["grads"], name="bptt")
+        d = dict(zip(self.param_names, g["grads"]))
+        return self._function([g["x"], g["y"]], [d[n] for n in self.bptt_names], name="bptt")
 
     @_Compiled
     def sgd_step(self):
@@ -370,6 +438,9 @@ class RecurrentLM:
         ``sgd_step(x, y, learning_rate, decay=0.9)`` with the tutorial's
         RMSprop (``decay`` must lie in (0, 1)).
         """
+        fast = self._fast_method("sgd_step")
+        if fast is not None:
+            return fast
         g = self._graph()
         lr = pt.scalar("learning_rate", dtype=self.dtype)
         params = list(self._shared.values())
@@ -408,8 +479,40 @@ class RecurrentLM:
         return np.asarray(self.forward_propagation(np.asarray(prefix, dtype=np.int32))[-1])
 
     def calculate_total_loss(self, X, Y):
-        """Sum of the sentences' cross-entropies."""
+        """Sum of the sentences' cross-entropies.
+
+        The fast graph (outside JAX) evaluates length-sorted padded batches.
+        """
+        if self.graph == "fast" and not self._padded:
+            X, Y = list(X), list(Y)
+            if len(X) != len(Y):
+                raise ValueError(f"calculate_total_loss: {len(X)} inputs but {len(Y)} targets")
+            return self._fast.total_loss(X, Y)
         return float(np.sum([self.ce_error(x, y) for x, y in zip(X, Y)]))
+
+    # ------------------------------------------------------------------
+    # batches (always the fast formulation)
+    # ------------------------------------------------------------------
+    def batch_loss(self, x, y, mask):
+        """Summed cross-entropy over the real tokens of a left-padded batch.
+
+        ``x``, ``y``: int ``(T, B)``, time-major; ``mask``: float ``(T, B)``,
+        1 on tokens, 0 on (leading) padding -- see
+        :func:`theano_rnn.fastgraph.pad_batch`.
+        """
+        return self._fast.batch_loss(x, y, mask)
+
+    def batch_grads(self, x, y, mask):
+        """Dense gradients (``bptt_names`` order) of :meth:`batch_loss`'s sum,
+        truncated per sequence as :meth:`bptt` truncates one sentence."""
+        return self._fast.batch_grads(x, y, mask)
+
+    def batch_step(self, x, y, mask, learning_rate, decay=0.9, scale=1.0):
+        """One optimizer step along ``scale`` times the gradient of the
+        batch's summed loss (the sum of its sentences' gradients; ``scale =
+        1/B`` steps along the mean); returns the summed loss before the
+        update.  ``decay`` is RMSprop's (ignored by ``sgd``)."""
+        return self._fast.batch_step(x, y, mask, learning_rate, decay, scale)
 
     def calculate_loss(self, X, Y):
         """Mean cross-entropy per word."""
@@ -419,10 +522,11 @@ class RecurrentLM:
         return self.calculate_total_loss(X, Y) / float(num_words)
 
     def __repr__(self):
+        graph = ", graph='fast'" if self.graph == "fast" else ""
         return (
             f"{type(self).__name__}(word_dim={self.word_dim}, hidden_dim={self.hidden_dim}, "
             f"bptt_truncate={self.bptt_truncate}, num_layers={self.num_layers}, "
-            f"mode={self.mode!r})"
+            f"mode={self.mode!r}{graph})"
         )
 
 
@@ -494,13 +598,6 @@ class GRUTheano(_GatedTutorialModel):
         order = ("E", "Ux", "U", "W", "b", "V", "c")
         return tuple(n for n in order if n in self.param_names)
 
-    @_Compiled
-    def bptt(self):
-        """``[dE, dU, dW, db, dV, dc]`` as in the tutorial (see ``bptt_names``)."""
-        g = self._graph()
-        d = dict(zip(self.param_names, g["grads"]))
-        return self._function([g["x"], g["y"]], [d[n] for n in self.bptt_names], name="bptt")
-
 
 class LSTMTheano(GRUTheano):
     """An LSTM in the GRU tutorial's conventions (one layer by default).
@@ -526,8 +623,11 @@ class LSTMTheano(GRUTheano):
 MODEL_CLASSES = {"rnn": RNNTheano, "gru": GRUTheano, "lstm": LSTMTheano}
 
 
-def model_from_config(config, params=None, mode=None):
-    """Rebuild a model from :meth:`RecurrentLM.config` (and optional parameters)."""
+def model_from_config(config, params=None, mode=None, graph=None):
+    """Rebuild a model from :meth:`RecurrentLM.config` (and optional parameters).
+
+    ``graph`` overrides the config's (``None``: the config's, default "faithful").
+    """
     cls = MODEL_CLASSES[config["cell"]]
     kwargs = dict(
         num_layers=config.get("num_layers", 1),
@@ -537,6 +637,7 @@ def model_from_config(config, params=None, mode=None):
         input_mode=config.get("input_mode"),
         mode=mode,
         params=params,
+        graph=graph or config.get("graph") or "faithful",
     )
     return cls(config["word_dim"], config["hidden_dim"], config.get("bptt_truncate", -1), **kwargs)
 
