@@ -412,7 +412,7 @@ def _ensure(cache_dir):
     if current.strip():
         how = "configured" if user is not None else "found"
         message = f"PyTensor {how} a BLAS itself: blas__ldflags={current!r}"
-        log.info("BLAS: %s", message)
+        log.debug("BLAS: %s", message)
         return BlasStatus(True, current, "pytensor", None, message)
     if user is not None:
         return _unlinked("blas__ldflags is set empty in the PyTensor config",
@@ -442,7 +442,7 @@ def _ensure(cache_dir):
     pytensor.config.blas__ldflags = ldflags
     _apply_thread_pin(library)
     message = f"SciPy's OpenBLAS {library} through {trampoline}"
-    log.info("BLAS: linked PyTensor's C backend to %s", message)
+    log.debug("BLAS: linked PyTensor's C backend to %s", message)
     return BlasStatus(True, ldflags, "theano_rnn", library, message)
 
 
