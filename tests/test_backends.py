@@ -102,7 +102,7 @@ def cases(names, slow):
 
 
 @pytest.mark.parametrize("mode", OTHER_BACKENDS)
-@pytest.mark.parametrize("case", cases(WORD_CASES, slow={"rnn", "rnn-per_output-k2", "lstm"}))
+@pytest.mark.parametrize("case", cases(WORD_CASES, slow={"rnn", "rnn-per_output-k2", "gru-2layers", "lstm"}))
 def test_word_models_agree_with_c(word_run, case, mode):
     ref = word_run(case, "C")
     assert len(ref["bptt"]) >= 3 and ref["ce_error"][0] > 0
@@ -204,6 +204,7 @@ def test_charrnn_jax_compiles_per_batch_shape():
 # ----------------------------------------------------------------------------
 # JAX precision: x64 per compiled function
 # ----------------------------------------------------------------------------
+@pytest.mark.slow
 def test_jax_float32_and_float64_models_in_one_process():
     """PyTensor fixes JAX's process-global x64 flag from floatX at the first
     import of its JAX dispatch: float32 first would make later float64 graphs

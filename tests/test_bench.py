@@ -101,6 +101,7 @@ def test_bench_quick_json_runs_every_workload_and_impl():
         assert (t["value"] is not None) or (not HAS_TORCH and t["figure"] != "speedup_vs_faithful"), t
 
 
+@pytest.mark.slow  # CI has no PyTorch: there the default quick-run test covers this path
 def test_bench_without_pytorch_reports_its_rows_as_skipped(tmp_path):
     """CI has no PyTorch: its impls become ``skipped`` rows and everything else still runs."""
     stub = tmp_path / "torch"

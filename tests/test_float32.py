@@ -98,7 +98,9 @@ def initial_word_params(cell):
 
 
 @pytest.mark.parametrize("graph", GRAPHS)
-@pytest.mark.parametrize("cell", list(WORD_MODELS))
+@pytest.mark.parametrize(
+    "cell", [pytest.param(c, marks=pytest.mark.slow) if c == "lstm" else c for c in WORD_MODELS]
+)
 def test_word_model_float32_tracks_float64(cell, graph):
     cls, kwargs = WORD_MODELS[cell]
     extra = {} if graph == "faithful" else {"graph": graph}
@@ -125,7 +127,7 @@ def test_word_model_float32_tracks_float64(cell, graph):
 
 
 @pytest.mark.parametrize("graph", GRAPHS)
-@pytest.mark.parametrize("cell", ["rnn", "gru"])
+@pytest.mark.parametrize("cell", ["rnn", pytest.param("gru", marks=pytest.mark.slow)])
 def test_word_model_built_under_float32_compiles_float32_later(cell, graph):
     """floatX is read at construction: compiling after the flag is restored
     must not mix in float64 (Python float constants take floatX's dtype when
