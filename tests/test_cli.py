@@ -557,3 +557,15 @@ def test_graph_flag_alone_keeps_one_sentence_per_step(corpus, tmp_path, capsys):
     md = io.load(out_path).metadata
     assert md["options"]["graph"] == "fast" and md["options"]["batch_size"] == 1
     assert md["num_examples_seen"] == 4
+
+
+def test_resumed_checkpoint_keeps_its_graph_unless_told(corpus, tmp_path, capsys):
+    first = tmp_path / "first.npz"
+    common = ["--corpus", corpus, "--cell", "rnn", "--vocabulary-size", "25", "--hidden-dim", "4",
+              "--nepoch", "1", "--max-sentences", "4", "--seed", "1", "--samples", "0", "--quiet"]
+    assert run(["train", *common, "--graph", "fast", "--output", first], capsys)[0] == 0
+    again = tmp_path / "again.npz"
+    status, _, err = run(["train", *common, "--init-from", first, "--output", again], capsys)
+    assert status == 0, err
+    assert io.load(again).model.graph == "fast"
+    assert io.load(again).metadata["options"]["graph"] == "fast"

@@ -479,6 +479,8 @@ def _resolve_train(args, environ):
                 overrides[key] = getattr(args, key)
         if args.decay is not None and args.optimizer is None:
             overrides["optimizer"] = "rmsprop"
+        if args.graph is None and args.batch_size > 1:
+            overrides["graph"] = "fast"
         ckpt = io.load(s["init_from"], mode=s["mode"], cell=args.cell, **overrides)
         m = ckpt.model
         for flag, dest, have in (("--hidden-dim", "hidden_dim", m.hidden_dim),
@@ -553,7 +555,8 @@ def _resolve_train(args, environ):
     s["samples"] = args.samples
     s["min_length"] = args.min_length
     s["batch_size"] = args.batch_size
-    s["graph"] = args.graph or ("fast" if args.batch_size > 1 else "faithful")
+    s["graph"] = args.graph or ("fast" if args.batch_size > 1 else (
+        ckpt.model.graph if ckpt is not None else "faithful"))
     s["seed"] = args.seed
     s["sources"] = sources
     return s, ckpt
