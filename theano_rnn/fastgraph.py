@@ -816,16 +816,21 @@ class _RNNBackward:
         return pt.dot(da.T, prev[0])
 
 
-class _GRUBackward:
+class _GatedBackward:
+    """Shared by the gated cells' hand-written backward passes: the gate
+    activation ``g`` and the hidden size."""
+
+    def __init__(self, cell, gate, H):
+        self.g = cell.gate(gate)
+        self.H = H
+
+
+class _GRUBackward(_GatedBackward):
     """The GRU of :meth:`Cell.merged_step`, differentiated by hand:
     ``zr = g(pre_zr + s_prev Wzr^T)``, ``h = tanh(pre_h + (s_prev r) Wh^T)``,
     ``s = (1 - z) h + z s_prev``."""
 
     carries = 1
-
-    def __init__(self, cell, gate, H):
-        self.g = cell.gate(gate)
-        self.H = H
 
     def factors(self, pre, states, prev, Wm):
         H = self.H
@@ -856,16 +861,12 @@ class _GRUBackward:
         )
 
 
-class _LSTMBackward:
+class _LSTMBackward(_GatedBackward):
     """The LSTM of :meth:`Cell.merged_step`: ``a = pre + h_prev Wm^T``;
     ``i, f, o = g(a)``, ``u = tanh(a)`` (blocks in that order);
     ``c = f c_prev + i u``, ``h = o tanh(c)``.  Carries ``(dh, dc)``."""
 
     carries = 2
-
-    def __init__(self, cell, gate, H):
-        self.g = cell.gate(gate)
-        self.H = H
 
     def factors(self, pre, states, prev, Wm):
         H = self.H
