@@ -71,6 +71,7 @@ from pytensor.graph.basic import Apply
 from pytensor.graph.op import Op
 
 from theano_rnn.compat import scan
+from theano_rnn.training import _check_decay
 
 __all__ = ["GRAPHS", "pad_batch", "bucket_length", "FastGraph"]
 
@@ -589,7 +590,7 @@ class FastGraph:
         times the summed loss's gradient; returns the summed loss."""
         if self.model.optimizer == "sgd":
             return float(self.function("sgd")(x, y, mask, learning_rate, scale))
-        check_decay(decay)
+        _check_decay(decay)  # the training loops' check: (0, 1), one-line error
         pad_to = x.size if self.static_shapes else None
         uniq, inv = unique_columns(x, self.C, pad_to=pad_to)
         fn = self.function("rmsprop")
@@ -698,11 +699,6 @@ class FastGraph:
             x, y, mask = pad_batch([X[i] for i in idx], [Y[i] for i in idx], dtype=self.model.dtype)
             total += float(fn(x, y, mask))
         return total
-
-
-def check_decay(decay):
-    if not (0.0 < float(decay) < 1.0):
-        raise ValueError(f"RMSprop decay must lie in (0, 1), got {decay}")
 
 
 def gather_rows(view, idx, width):
