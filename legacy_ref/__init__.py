@@ -12,8 +12,11 @@ the standard library, and does nothing at import time.
 * :class:`LSTMNumpy` - the LSTM equations in ``gru_theano.py``'s layout.
 * :class:`CharGRU`, :func:`abcdefg_demo` - the GRU article's character-level NumPy GRU
   (reconstructed; see ``legacy_ref/char_gru.py``).
+* :mod:`legacy_ref.bidir_numpy` - the issue-6 (deep) bidirectional RNN / GRU / LSTM
+  stack with its cloze and mean-pooling classification heads (functions, not a class).
 """
 
+from . import bidir_numpy
 from .char_gru import CharGRU, abcdefg_demo
 from .common import hard_sigmoid, hard_sigmoid_grad, sigmoid
 from .gru_numpy import GRUNumpy
@@ -32,4 +35,5 @@ __all__ = [
     "sigmoid",
     "train_with_sgd",
     "abcdefg_demo",
+    "bidir_numpy",
 ]

@@ -28,6 +28,7 @@ import json
 import logging
 import os
 import tempfile
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,6 +56,8 @@ OPT_PREFIX = "optimizer/"
 EXTRA_PREFIX = "extra/"
 
 _RNN_KEYS = {"U", "V", "W"}
+# checkpoints of theano_rnn.bidir (cloze and sequence classification models)
+_STACK_CLASSES = ("ClozeModel", "SequenceClassifier")
 _GATED_CORE = {"W", "V", "b", "c"}
 
 
@@ -220,7 +223,7 @@ def _open(path):
     try:
         data = np.load(path, allow_pickle=False)
         return {k: data[k] for k in data.files}
-    except (OSError, ValueError, EOFError) as exc:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise CheckpointError(f"cannot read checkpoint {path}: {exc}") from None
 
 
@@ -266,6 +269,7 @@ def load(path, *, mode=None, cell=None, model_class=None, **overrides):
         k: v for k, v in arrays.items() if not k.startswith(("__", OPT_PREFIX, EXTRA_PREFIX))
     }
     shapes = {k: v.shape for k, v in params.items()}
+    stack_model = meta is not None and config.get("class") in _STACK_CLASSES
     if meta is not None:
         recorded = config.get("cell")
         if cell is not None and get_cell(cell).name != recorded:
@@ -274,7 +278,8 @@ def load(path, *, mode=None, cell=None, model_class=None, **overrides):
                 f"{get_cell(cell).name.upper()}"
             )
         try:
-            infer_layout(shapes, recorded)
+            if not stack_model:  # the bidirectional stacks' layout is checked by the model
+                infer_layout(shapes, recorded)
         except CheckpointError as exc:
             raise CheckpointError(f"checkpoint {path}: {exc}") from None
     else:
@@ -300,7 +305,11 @@ def load(path, *, mode=None, cell=None, model_class=None, **overrides):
         from theano_rnn.charrnn import CharRNN
 
         model_class = CharRNN
-    if model_class is not None and hasattr(model_class, "from_config"):
+    if stack_model and model_class is None:
+        from theano_rnn.bidir import model_from_config as stack_from_config
+
+        build = lambda: stack_from_config(config, params=params, mode=mode)  # noqa: E731
+    elif model_class is not None and hasattr(model_class, "from_config"):
         build = lambda: model_class.from_config(config, params=params, mode=mode)  # noqa: E731
     elif model_class is not None:
         kwargs = {

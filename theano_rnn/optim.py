@@ -16,7 +16,16 @@ import numpy as np
 import pytensor
 import pytensor.tensor as pt
 
-__all__ = ["sgd", "rmsprop_tutorial", "rmsprop_torch", "adam", "clip_elementwise", "OPTIMIZERS"]
+__all__ = [
+    "sgd",
+    "rmsprop_tutorial",
+    "rmsprop_torch",
+    "adam",
+    "adadelta",
+    "rmsprop_graves",
+    "clip_elementwise",
+    "OPTIMIZERS",
+]
 
 
 def _zeros_like(p, name):
@@ -86,6 +95,62 @@ def adam(params, grads, learning_rate, beta1=0.9, beta2=0.999, epsilon=1e-8, sta
         m_new = beta1 * m + (1 - beta1) * g
         v_new = beta2 * v + (1 - beta2) * g**2
         updates.extend([(m, m_new), (v, v_new), (p, p - a * m_new / (pt.sqrt(v_new) + epsilon))])
+    return updates, state
+
+
+def _cache(state, key, p, claimed):
+    """``state[key]`` (created as zeros like ``p`` if absent), refusing a key two params share."""
+    if key in claimed:
+        raise ValueError(f"optimizer state key {key!r} is claimed by two parameters; rename one")
+    claimed.add(key)
+    if key not in state:
+        state[key] = _zeros_like(p, key)
+    return state[key]
+
+
+def adadelta(params, grads, rho=0.95, epsilon=1e-6, state=None):
+    """ADADELTA (Zeiler 2012) as in the Theano LSTM sentiment tutorial (``lstm.py``).
+
+    ``rg2 = rho * rg2 + (1 - rho) * g**2``;
+    ``ud = -sqrt(ru2 + eps) / sqrt(rg2_new + eps) * g``;
+    ``ru2 = rho * ru2 + (1 - rho) * ud**2``; ``p += ud``.
+    There is no learning rate: the tutorial passes ``lrate`` to its adadelta
+    and never uses it.  (The tutorial's two compiled functions -- gradients
+    then update -- are one update list here, with the same arithmetic.)
+    Caches are named ``rg2<param name>`` and ``ru2<param name>``.
+    """
+    state = OrderedDict() if state is None else state
+    updates, claimed = [], set()
+    for p, g in zip(params, grads):
+        rg2 = _cache(state, "rg2" + p.name, p, claimed)
+        ru2 = _cache(state, "ru2" + p.name, p, claimed)
+        rg2_new = rho * rg2 + (1 - rho) * g**2
+        ud = -pt.sqrt(ru2 + epsilon) / pt.sqrt(rg2_new + epsilon) * g
+        updates.extend([(rg2, rg2_new), (ru2, rho * ru2 + (1 - rho) * ud**2), (p, p + ud)])
+    return updates, state
+
+
+def rmsprop_graves(
+    params, grads, learning_rate=1e-4, momentum=0.9, rho=0.95, epsilon=1e-4, state=None
+):
+    """RMSprop with momentum (Graves 2013) as in the Theano LSTM sentiment tutorial.
+
+    ``rg = rho * rg + (1 - rho) * g``; ``rgg = rho * rgg + (1 - rho) * g**2``;
+    ``ud = momentum * ud - learning_rate * g / sqrt(rgg_new - rg_new**2 + epsilon)``;
+    ``p += ud_new``.  The tutorial hard-codes the step 1e-4 and ignores its
+    ``lrate`` argument: the default ``learning_rate=1e-4`` reproduces it.
+    Caches are named ``rg<param name>``, ``rgg<param name>`` and ``ud<param name>``.
+    """
+    state = OrderedDict() if state is None else state
+    updates, claimed = [], set()
+    for p, g in zip(params, grads):
+        rg = _cache(state, "rg" + p.name, p, claimed)
+        rgg = _cache(state, "rgg" + p.name, p, claimed)
+        ud = _cache(state, "ud" + p.name, p, claimed)
+        rg_new = rho * rg + (1 - rho) * g
+        rgg_new = rho * rgg + (1 - rho) * g**2
+        ud_new = momentum * ud - learning_rate * g / pt.sqrt(rgg_new - rg_new**2 + epsilon)
+        updates.extend([(rg, rg_new), (rgg, rgg_new), (ud, ud_new), (p, p + ud_new)])
     return updates, state
 
 
