@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from theano_rnn import __version__, charcli, corpora, data, io
+from theano_rnn import __version__, charcli, classifycli, clozecli, corpora, data, io
 from theano_rnn.compat import get_mode
 from theano_rnn.data import MASK_TOKEN, UNKNOWN_TOKEN, DataError
 from theano_rnn.gradcheck import gradient_check
@@ -343,6 +343,8 @@ def build_parser():
     _add_common(c)
     c.set_defaults(seed=10)
     charcli.add_commands(sub)
+    clozecli.add_commands(sub)
+    classifycli.add_commands(sub)
     return parser
 
 
@@ -841,6 +843,18 @@ def _cmd_char(args, environ, show_progress):
 COMMANDS.update(dict.fromkeys(charcli.COMMANDS, _cmd_char))
 
 
+def _cmd_cloze(args, environ, show_progress):
+    return clozecli.run(args, show_progress=show_progress)
+
+
+def _cmd_classify(args, environ, show_progress):
+    return classifycli.run(args, show_progress=show_progress)
+
+
+COMMANDS.update(dict.fromkeys(clozecli.COMMANDS, _cmd_cloze))
+COMMANDS.update(dict.fromkeys(classifycli.COMMANDS, _cmd_classify))
+
+
 # ---------------------------------------------------------------------------- main
 
 
@@ -857,7 +871,7 @@ def main(argv=None, environ=None):
     except SystemExit as exc:  # --help, --version, usage errors
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
     if args.command is None:
-        print(f"{PROG}: error: missing command (train, generate, gradcheck, train-char, sample-char, plot); see "
+        print(f"{PROG}: error: missing command (train, generate, gradcheck, train-char, sample-char, plot, train-cloze, cloze, classify); see "
               f"'{PROG} --help'", file=sys.stderr)
         return 2
 
