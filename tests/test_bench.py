@@ -77,6 +77,7 @@ def check_rows(rows, dtypes):
     return meta, ran, [r for r in rows if r["workload"] == "_target"]
 
 
+@pytest.mark.slow  # 26 s: every workload and impl end to end in a subprocess
 def test_bench_quick_json_runs_every_workload_and_impl():
     rows = run_json([str(SCRIPTS / "bench.py"), "--quick", "--json", "--dtypes", "float64",
                      "--repeats", "1", "--burn-in", "0", "--budget", "0.2"])

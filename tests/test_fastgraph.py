@@ -172,13 +172,18 @@ def fast_equals_faithful(case):
                      lambda: rms.batch_step(x, y, mask, LR_RMS, DECAY), 2)
 
 
-@pytest.mark.parametrize("case", CASES, ids=case_id)
+# the default run: every cell, every truncation; the untruncated gated cases
+# (the simplest path, also covered by rnn-none) run with the full product
+DEFAULT_CASES = [c for c in CASES if case_id(c) not in ("gru-none-L1-embedding", "lstm-none-L1-onehot")]
+
+
+@pytest.mark.parametrize("case", DEFAULT_CASES, ids=case_id)
 def test_fast_equals_faithful(case):
     fast_equals_faithful(case)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("case", [c for c in FULL if c not in CASES], ids=case_id)
+@pytest.mark.parametrize("case", [c for c in FULL if c not in DEFAULT_CASES], ids=case_id)
 def test_fast_equals_faithful_full(case):
     fast_equals_faithful(case)
 

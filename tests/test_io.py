@@ -137,7 +137,7 @@ def test_wrong_key_or_shape_names_the_key(tmp_path):
     assert not (tmp_path / "v.npz").exists()
 
 
-@pytest.mark.parametrize("cls", [GRUTheano, LSTMTheano, RNNTheano])
+@pytest.mark.parametrize("cls", [GRUTheano, pytest.param(LSTMTheano, marks=pytest.mark.slow), RNNTheano])
 def test_resume_is_exact_bit_for_bit(tmp_path, cls):
     """N steps, save, load, M steps == N + M steps (RMSprop caches included)."""
     steps = data(1, n=6)

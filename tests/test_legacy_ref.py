@@ -580,6 +580,7 @@ def test_char_gru_backward_matches_finite_differences():
         assert rel_err(grads["d" + name], num) < 1e-6, name
 
 
+@pytest.mark.slow  # 19 s of NumPy training; test_models runs the same demo on the PyTensor GRU
 def test_abcdefg_demo_reproduces_article(keep_global_rng):
     state = np.random.get_state()
     model, text = abcdefg_demo()

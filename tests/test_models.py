@@ -109,7 +109,8 @@ def _finite_difference(model, x, y, name, index, h=1e-6):
     return (plus - minus) / (2 * h)
 
 
-@pytest.mark.parametrize("cls,layers", [(RNNTheano, 3), (GRUTheano, 3), (LSTMTheano, 2)])
+@pytest.mark.parametrize("cls,layers", [(RNNTheano, 3), pytest.param(GRUTheano, 3, marks=pytest.mark.slow),
+                                        (LSTMTheano, 2)])
 def test_deep_models_gradients_match_finite_differences(cls, layers):
     """Layers beyond the tutorials' (no reference class): check against central differences."""
     m = cls(C, H, -1, num_layers=layers, rng=np.random.RandomState(4))
