@@ -43,6 +43,7 @@ import pytensor.tensor as pt
 
 from theano_rnn import optim
 from theano_rnn.cells import get_cell
+from theano_rnn.charrnn import SharedParams
 from theano_rnn.compat import get_mode, mode_name, scan
 
 __all__ = [
@@ -189,7 +190,7 @@ def _log_softmax(logits):
     return logits - pt.logsumexp(logits, axis=-1, keepdims=True)
 
 
-class BiStackModel:
+class BiStackModel(SharedParams):
     """A (deep, bi)directional stack plus an output layer, with compiled functions.
 
     Subclasses define the head (:meth:`_head_loss`) and their functions; this
@@ -244,21 +245,7 @@ class BiStackModel:
         self._opt_state = self._make_optimizer_state()
         self._fns = {}
 
-    # -- bookkeeping ------------------------------------------------------
-    @property
-    def word_dim(self):  # io.save's vocabulary check
-        return self.vocab_size
-
-    @property
-    def static_shapes(self):
-        """JAX needs static shapes: one compiled function per batch shape."""
-        return self.mode == "JAX"
-
-    def _new_shared(self, value, name):
-        if self.static_shapes:
-            return pytensor.shared(value, name=name, shape=value.shape)
-        return pytensor.shared(value, name=name)
-
+    # -- bookkeeping (parameters, optimizer state, word_dim: SharedParams) -----
     #: under JAX (static shapes) batches are padded in time to a multiple of this
     jax_bucket = 16
 
@@ -279,9 +266,6 @@ class BiStackModel:
         pad = ((0, T - X.shape[0]), (0, 0))
         return np.pad(X, pad), np.pad(M, pad)
 
-    def num_params(self):
-        return int(sum(s.get_value(borrow=True).size for s in self._shared.values()))
-
     def config(self):
         return {
             "class": type(self).__name__,
@@ -300,33 +284,21 @@ class BiStackModel:
         }
 
     @classmethod
-    def _config_kwargs(cls, config):
-        return {}
+    def _config_args(cls, config):
+        """The constructor's positional arguments and its head's own keywords, from ``config``."""
+        return (config["word_dim"], config["num_outputs"]), {}
 
     @classmethod
     def from_config(cls, config, params=None, mode=None):
+        args, head_kwargs = cls._config_args(config)
         return cls(
-            config["word_dim"], config["num_outputs"], cell=config["cell"],
+            *args, cell=config["cell"],
             embed_dim=config["embed_dim"], hidden_dim=config["hidden_dim"],
             num_layers=config["num_layers"], directions=config["directions"],
             gate_activation=config.get("gate_activation"), init=config.get("init"),
             optimizer=config.get("optimizer"), seed=config.get("seed", 1234), mode=mode,
-            params=params, **cls._config_kwargs(config),
+            params=params, **head_kwargs,
         )
-
-    @property
-    def params(self):
-        return OrderedDict(self._shared)
-
-    def get_params(self):
-        return OrderedDict((n, s.get_value()) for n, s in self._shared.items())
-
-    def set_params(self, arrays):
-        for n, s in self._shared.items():
-            value = np.asarray(arrays[n], dtype=self.dtype)
-            if value.shape != s.get_value(borrow=True).shape:
-                raise ValueError(f"parameters: key {n!r} has shape {value.shape}")
-            s.set_value(value)
 
     def _make_optimizer_state(self):
         state = OrderedDict()
@@ -337,18 +309,6 @@ class BiStackModel:
                 zeros = np.zeros(s.get_value(borrow=True).shape, dtype=self.dtype)
                 state[prefix + n] = self._new_shared(zeros, prefix + n)
         return state
-
-    def get_optimizer_state(self):
-        return OrderedDict((n, s.get_value()) for n, s in self._opt_state.items())
-
-    def set_optimizer_state(self, arrays):
-        for n, s in self._opt_state.items():
-            if n not in arrays:
-                raise ValueError(f"optimizer state: missing key {n!r}")
-            value = np.asarray(arrays[n], dtype=self.dtype)
-            if value.shape != s.get_value(borrow=True).shape:
-                raise ValueError(f"optimizer state: key {n!r} has shape {value.shape}")
-            s.set_value(value)
 
     def _updates(self, loss, lr):
         params = list(self._shared.values())
@@ -435,14 +395,8 @@ class ClozeModel(BiStackModel):
                          directions, **kwargs)
 
     @classmethod
-    def from_config(cls, config, params=None, mode=None):
-        return cls(
-            config["word_dim"], cell=config["cell"], embed_dim=config["embed_dim"],
-            hidden_dim=config["hidden_dim"], num_layers=config["num_layers"],
-            directions=config["directions"], gate_activation=config.get("gate_activation"),
-            init=config.get("init"), optimizer=config.get("optimizer"),
-            seed=config.get("seed", 1234), mode=mode, params=params,
-        )
+    def _config_args(cls, config):
+        return (config["word_dim"],), {}
 
     def _blank_logp(self, X, M, pos):
         top = self.top_states(X, M)
@@ -541,16 +495,9 @@ class SequenceClassifier(BiStackModel):
         return cfg
 
     @classmethod
-    def from_config(cls, config, params=None, mode=None):
-        return cls(
-            config["word_dim"], config["num_outputs"], cell=config["cell"],
-            embed_dim=config["embed_dim"], hidden_dim=config["hidden_dim"],
-            num_layers=config["num_layers"], directions=config["directions"],
-            dropout=config.get("dropout", 0.5), decay_c=config.get("decay_c", 0.0),
-            gate_activation=config.get("gate_activation"), init=config.get("init"),
-            optimizer=config.get("optimizer"), seed=config.get("seed", 1234), mode=mode,
-            params=params,
-        )
+    def _config_args(cls, config):
+        return ((config["word_dim"], config["num_outputs"]),
+                {"dropout": config.get("dropout", 0.5), "decay_c": config.get("decay_c", 0.0)})
 
     @property
     def num_classes(self):

@@ -31,11 +31,8 @@ import json
 import logging
 import math
 import os
-import signal
 import sys
-import threading
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -44,14 +41,13 @@ from theano_rnn import __version__, corpora, io
 from theano_rnn.chardata import CharLoader, CharVocab, load_corpus, read_chars, read_poems_json
 from theano_rnn.data import DataError
 from theano_rnn.io import CheckpointError
-from theano_rnn.cliutil import CLIError
-from theano_rnn.cliutil import Parser as _Parser
+from theano_rnn.cliutil import CLIError, StopFlag, add_common_options, command_parser
+from theano_rnn.cliutil import check_mode as _check_mode
+from theano_rnn.cliutil import check_output as _check_output
+from theano_rnn.cliutil import float_in as _float_in
 from theano_rnn.cliutil import int_at_least as _int_at_least
-from theano_rnn.cliutil import mode_type as _mode
-from theano_rnn.cliutil import one_line as _one_line
+from theano_rnn.cliutil import progress_bar_done, run_handler, standalone_main
 from theano_rnn.cliutil import seed_type as _seed
-from theano_rnn.cliutil import blas_threads as _blas_threads
-from theano_rnn.cliutil import command_logging
 
 __all__ = [
     "COMMANDS",
@@ -68,7 +64,6 @@ __all__ = [
 PROG = "theano-rnn"
 COMMANDS = ("train-char", "sample-char", "plot")
 CELLS = ("rnn", "gru", "lstm")
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 log = logging.getLogger("theano_rnn.charcli")
 
@@ -133,27 +128,6 @@ TRAIN_KEYS = ("learning_rate", "learning_rate_decay", "learning_rate_decay_after
 # --------------------------------------------------------------------------- types
 
 
-def _float_in(lo, hi, lo_open=True, hi_open=True, what="value"):
-    def convert(text):
-        try:
-            value = float(text)
-        except (TypeError, ValueError):
-            raise argparse.ArgumentTypeError(f"invalid number {text!r}") from None
-        ok = math.isfinite(value) if hi is None else True
-        if lo is not None:
-            ok = ok and (value > lo if lo_open else value >= lo)
-        if hi is not None:
-            ok = ok and (value < hi if hi_open else value <= hi)
-        if not ok:
-            lb = ("(" if lo_open else "[") + str(lo)
-            ub = ("inf)" if hi is None else str(hi) + (")" if hi_open else "]"))
-            raise argparse.ArgumentTypeError(f"{what} must lie in {lb}, {ub}, got {text}")
-        return value
-
-    convert.__name__ = "number"
-    return convert
-
-
 _POSITIVE = _int_at_least(1)
 _NONNEG = _int_at_least(0)
 _POS_FLOAT = _float_in(0, None, what="value")
@@ -165,17 +139,8 @@ _FRACTION = _float_in(0, 1, lo_open=False, hi_open=False, what="fraction")
 
 
 def _add_common(p, mode=True):
-    if mode:
-        p.add_argument("--mode", type=_mode, default=None, metavar="{C,NUMBA,JAX}",
-                       help="PyTensor backend: C (default), NUMBA or JAX")
-        p.add_argument("--blas-threads", type=_NONNEG, default=None, metavar="N",
-                       help="OpenBLAS threads while the command runs (default 1 unless "
-                            "$OPENBLAS_NUM_THREADS is set; 0 = leave as is); these small "
-                            "matrix products run several times faster on one thread")
-    p.add_argument("--quiet", "-q", action="store_true",
-                   help="only warnings and errors on stderr, no progress bar")
-    p.add_argument("--log-level", choices=LOG_LEVELS, type=str.upper, default=None,
-                   help="logging level on stderr (default INFO; WARNING with --quiet)")
+    add_common_options(p, mode=mode, blas_note="; these small matrix products run several "
+                                               "times faster on one thread")
 
 
 TRAIN_DESCRIPTION = f"""\
@@ -356,11 +321,7 @@ def add_commands(subparsers):
 
 def build_parser():
     """A parser with only the char commands (for :func:`main`)."""
-    parser = _Parser(prog=PROG, description="char-rnn commands of theano-rnn.")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    add_commands(sub)
-    return parser
+    return command_parser("char-rnn commands of theano-rnn.", add_commands, __version__)
 
 
 # ------------------------------------------------------------------------ helpers
@@ -399,27 +360,6 @@ def route_argv(argv):
             argv[idx] = "sample-char"
             break
     return argv
-
-
-def _check_mode(mode):
-    from theano_rnn.compat import get_mode
-
-    try:
-        get_mode(mode)
-    except (RuntimeError, ValueError, ImportError) as exc:
-        raise CLIError(f"--mode {mode}: {exc}") from None
-    return mode
-
-
-def _check_output(path, what="--output"):
-    path = Path(path)
-    if path.is_dir():
-        raise CLIError(f"{what} {path} is a directory")
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise CLIError(f"cannot write {path}: directory {parent} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise CLIError(f"cannot write {path}: directory {parent} is not writable")
 
 
 def _best_path(output):
@@ -547,34 +487,12 @@ def _check_resume_flags(args, stored, path):
         raise CLIError(f"{path} does not record its corpus: pass --corpus")
 
 
-class _StopFlag:
+class _StopFlag(StopFlag):
     """SIGINT handling: the first Ctrl-C asks for a clean stop, the second aborts."""
 
-    def __init__(self):
-        self.requested = False
-        self.training = False
-        self._old = None
-        self._installed = False
-
-    def handler(self, signum, frame):
-        if self.requested or not self.training:
-            raise KeyboardInterrupt
-        self.requested = True
-        # A log record, not a print: the progress bar and logs share stderr.
-        log.warning("Ctrl-C: stopping after this iteration and saving a checkpoint "
-                    "(Ctrl-C again to abort without saving)")
-
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            self._old = signal.getsignal(signal.SIGINT)
-            signal.signal(signal.SIGINT, self.handler)
-            self._installed = True
-        return self
-
-    def __exit__(self, *exc):
-        if self._installed:
-            signal.signal(signal.SIGINT, self._old if self._old is not None else signal.SIG_DFL)
-        return False
+    message = ("Ctrl-C: stopping after this iteration and saving a checkpoint "
+               "(Ctrl-C again to abort without saving)")
+    logger = log
 
 
 def _final_eval(trainer):
@@ -722,19 +640,10 @@ def _train_char(args, show_progress, t_start):
 
     log.info("Training%s; checkpoint %s (best: %s)",
              f" for at most {budget:g} s" if budget else "", output, best)
-    ok = False
-    try:
-        with stop:
-            result = trainer.run(max_iterations=args.max_iterations, progress=progress,
-                                 should_stop=should_stop)
-            stop.training = False
-        ok = True
-    finally:
-        if bar is not None:
-            if ok:
-                bar.close()
-            elif bar.tty:
-                print(file=bar.stream)
+    with progress_bar_done(bar), stop:
+        result = trainer.run(max_iterations=args.max_iterations, progress=progress,
+                             should_stop=should_stop)
+        stop.training = False
     elapsed = time.monotonic() - t_start
 
     if result.reason in ("nan", "exploded"):
@@ -925,24 +834,8 @@ def run(args, show_progress=None) -> int:
     if command not in _HANDLERS:
         print(f"{PROG}: error: unknown char command {command!r}", file=sys.stderr)
         return 2
-    if show_progress is None:
-        level = getattr(args, "log_level", None) or ("WARNING" if args.quiet else "INFO")
-        show_progress = not args.quiet and getattr(logging, level) <= logging.INFO
-    try:
-        with warnings.catch_warnings(), _blas_threads(getattr(args, "blas_threads", None)):
-            warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
-            return _HANDLERS[command](args, show_progress, t_start)
-    except CLIError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return exc.status
-    except (DataError, CheckpointError, ValueError, OSError) as exc:
-        if isinstance(exc, BrokenPipeError):
-            return _broken_pipe()
-        print(f"{PROG}: error: {_one_line(exc)}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
+    return run_handler(_HANDLERS[command], args, show_progress, t_start,
+                       (DataError, CheckpointError, ValueError, OSError), _broken_pipe)
 
 
 def _broken_pipe():
@@ -957,18 +850,7 @@ def _broken_pipe():
 
 def main(argv=None) -> int:
     """``python -m theano_rnn.charcli COMMAND ...``: the char commands on their own."""
-    parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
-    if args.command is None:
-        print(f"{PROG}: error: missing command ({', '.join(COMMANDS)}); see '{PROG} --help'",
-              file=sys.stderr)
-        return 2
-    level = args.log_level or ("WARNING" if args.quiet else "INFO")
-    with command_logging(level):
-        return run(args)
+    return standalone_main(build_parser(), argv, COMMANDS, run)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -119,11 +119,11 @@ SplitSizes.__doc__ = "Number of batches in each split: ``(train, val, test)``."
 # --------------------------------------------------------------------------- helpers
 
 
-def _check_positive_int(value, name: str) -> int:
+def _check_int(value, name: str, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise DataError(f"{name} must be an integer >= 1, got {value!r}")
-    if value < 1:
-        raise DataError(f"{name} must be >= 1, got {value}")
+        raise DataError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if value < minimum:
+        raise DataError(f"{name} must be >= {minimum}, got {value}")
     return int(value)
 
 
@@ -249,7 +249,7 @@ class CharVocab:
         If ``unknown`` occurs in ``text``, the first private-use character
         (U+E000 upward) that does not occur is used instead.
         """
-        min_freq = _check_positive_int(min_freq, "min_freq")
+        min_freq = _check_int(min_freq, "min_freq")
         if not isinstance(unknown, str) or len(unknown) != 1:
             raise DataError(f"unknown symbol must be a single character, got {unknown!r}")
         if not text:
@@ -485,8 +485,8 @@ class CharLoader:
     ):
         if not isinstance(vocab, CharVocab):
             raise DataError(f"vocab must be a CharVocab, got {type(vocab).__name__}")
-        self.batch_size = batch_size = _check_positive_int(batch_size, "batch_size")
-        self.seq_length = seq_length = _check_positive_int(seq_length, "seq_length")
+        self.batch_size = batch_size = _check_int(batch_size, "batch_size")
+        self.seq_length = seq_length = _check_int(seq_length, "seq_length")
         self.split_fractions = _check_fractions(split_fractions)
         self.vocab = vocab
         data = self._as_ids(text_or_ids, vocab)
@@ -736,9 +736,9 @@ def load_corpus(
     the log says where.  If no cache can be written the corpus is still
     loaded, with a warning.  Writes are atomic (temp file + ``os.replace``).
     """
-    batch_size = _check_positive_int(batch_size, "batch_size")
-    seq_length = _check_positive_int(seq_length, "seq_length")
-    min_freq = _check_positive_int(min_freq, "min_freq")
+    batch_size = _check_int(batch_size, "batch_size")
+    seq_length = _check_int(seq_length, "seq_length")
+    min_freq = _check_int(min_freq, "min_freq")
     encoding = _canonical_encoding(encoding)
     _check_fractions(split_fractions)
     path = Path(path)
@@ -780,6 +780,20 @@ def load_corpus(
 # --------------------------------------------------------------------------- special corpora
 
 
+def _read_poem_list(p: Path) -> list:
+    """The JSON list of poem records in the chinese-poetry file ``p`` (errors name the file)."""
+    raw = _read_bytes(p)
+    try:
+        records = json.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{p} is not valid UTF-8 at byte offset {exc.start}") from None
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{p} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    if not isinstance(records, list):
+        raise DataError(f"{p}: expected a JSON list of poems, got {type(records).__name__}")
+    return records
+
+
 def read_poems_json(paths) -> str:
     """chinese-poetry JSON files as one text.
 
@@ -798,16 +812,7 @@ def read_poems_json(paths) -> str:
     for p in paths:
         n_files += 1
         p = Path(p)
-        raw = _read_bytes(p)
-        try:
-            records = json.loads(raw.decode("utf-8-sig"))
-        except UnicodeDecodeError as exc:
-            raise DataError(f"{p} is not valid UTF-8 at byte offset {exc.start}") from None
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{p} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
-        if not isinstance(records, list):
-            raise DataError(f"{p}: expected a JSON list of poems, got {type(records).__name__}")
-        for i, rec in enumerate(records):
+        for i, rec in enumerate(_read_poem_list(p)):
             paras = rec.get("paragraphs") if isinstance(rec, dict) else None
             if not isinstance(paras, list) or not all(isinstance(s, str) for s in paras):
                 raise DataError(f"{p}: poem {i} has no 'paragraphs' list of strings")

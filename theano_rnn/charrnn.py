@@ -52,7 +52,63 @@ CHAR_RNN_DEFAULTS = dict(
 )
 
 
-class CharRNN:
+class SharedParams:
+    """Parameters and optimizer state held in shared variables (a mixin of the models
+    here and of :class:`theano_rnn.bidir.BiStackModel`).
+
+    The model sets ``vocab_size``, ``mode``, ``dtype``, ``_shared`` (name ->
+    shared parameter, in ``param_names`` order) and ``_opt_state`` (name ->
+    shared optimizer cache).
+    """
+
+    @property
+    def word_dim(self):  # for io.save's vocabulary check
+        return self.vocab_size
+
+    @property
+    def static_shapes(self):
+        """Whether functions are compiled per input shape (JAX needs static shapes)."""
+        return self.mode == "JAX"
+
+    def _new_shared(self, value, name):
+        """A shared variable; under JAX with its static shape, so that every
+        shape in the graph is a constant (JAX cannot trace data-dependent
+        shapes).  Shapes never change: ``set_params`` checks them."""
+        if self.static_shapes:
+            return pytensor.shared(value, name=name, shape=value.shape)
+        return pytensor.shared(value, name=name)
+
+    def num_params(self):
+        return int(sum(s.get_value(borrow=True).size for s in self._shared.values()))
+
+    @property
+    def params(self):
+        return OrderedDict(self._shared)
+
+    def get_params(self):
+        return OrderedDict((n, s.get_value()) for n, s in self._shared.items())
+
+    def set_params(self, arrays):
+        for n, s in self._shared.items():
+            value = np.asarray(arrays[n], dtype=self.dtype)
+            if value.shape != s.get_value(borrow=True).shape:
+                raise ValueError(f"parameters: key {n!r} has shape {value.shape}")
+            s.set_value(value)
+
+    def get_optimizer_state(self):
+        return OrderedDict((n, s.get_value()) for n, s in self._opt_state.items())
+
+    def set_optimizer_state(self, arrays):
+        for n, s in self._opt_state.items():
+            if n not in arrays:
+                raise ValueError(f"optimizer state: missing key {n!r}")
+            value = np.asarray(arrays[n], dtype=self.dtype)
+            if value.shape != s.get_value(borrow=True).shape:
+                raise ValueError(f"optimizer state: key {n!r} has shape {value.shape}")
+            s.set_value(value)
+
+
+class CharRNN(SharedParams):
     """A multi-layer character-level language model over ``(time, batch)``.
 
     Args:
@@ -164,13 +220,6 @@ class CharRNN:
                 params["b"][4 * layer + 1, :H] = 1.0
         return params
 
-    @property
-    def word_dim(self):  # for io.save's vocabulary check
-        return self.vocab_size
-
-    def num_params(self):
-        return int(sum(np.prod(s.get_value(borrow=True).shape) for s in self._shared.values()))
-
     def config(self):
         return {
             "class": "CharRNN",
@@ -210,20 +259,6 @@ class CharRNN:
             fused_gates=config.get("fused_gates", False),
         )
 
-    @property
-    def params(self):
-        return OrderedDict(self._shared)
-
-    def get_params(self):
-        return OrderedDict((n, s.get_value()) for n, s in self._shared.items())
-
-    def set_params(self, arrays):
-        for n, s in self._shared.items():
-            value = np.asarray(arrays[n], dtype=self.dtype)
-            if value.shape != s.get_value(borrow=True).shape:
-                raise ValueError(f"parameters: key {n!r} has shape {value.shape}")
-            s.set_value(value)
-
     def _make_optimizer_state(self):
         """The optimizer's shared caches, created eagerly so checkpoints can
         restore them without compiling the training function."""
@@ -236,19 +271,6 @@ class CharRNN:
             if self.optimizer == "adam":
                 state["v" + n] = self._new_shared(zeros.copy(), "v" + n)
         return state
-
-    @property
-    def static_shapes(self):
-        """Whether functions are compiled per input shape (JAX needs static shapes)."""
-        return self.mode == "JAX"
-
-    def _new_shared(self, value, name):
-        """A shared variable; under JAX with its static shape, so that every
-        shape in the graph is a constant (JAX cannot trace data-dependent
-        shapes).  Shapes never change: ``set_params`` checks them."""
-        if self.static_shapes:
-            return pytensor.shared(value, name=name, shape=value.shape)
-        return pytensor.shared(value, name=name)
 
     def _compiled(self, kind, shape):
         """The compiled ``kind`` function ("train", "eval", "grads", "step").
@@ -275,18 +297,6 @@ class CharRNN:
                 self._fns[key] = builders[kind](shape)
         self._fns[kind] = self._fns[key]
         return self._fns[key]
-
-    def get_optimizer_state(self):
-        return OrderedDict((n, s.get_value()) for n, s in self._opt_state.items())
-
-    def set_optimizer_state(self, arrays):
-        for n, s in self._opt_state.items():
-            if n not in arrays:
-                raise ValueError(f"optimizer state: missing key {n!r}")
-            value = np.asarray(arrays[n], dtype=self.dtype)
-            if value.shape != s.get_value(borrow=True).shape:
-                raise ValueError(f"optimizer state: key {n!r} has shape {value.shape}")
-            s.set_value(value)
 
     # ------------------------------------------------------------------
     @property

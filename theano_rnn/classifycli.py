@@ -21,24 +21,19 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
-import signal
 import sys
-import threading
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
 
 from theano_rnn import __version__, io, seqdata
-from theano_rnn.cliutil import CLIError
-from theano_rnn.cliutil import Parser as _Parser
-from theano_rnn.cliutil import blas_threads as _blas_threads
-from theano_rnn.cliutil import command_logging
+from theano_rnn.cliutil import CLIError, StopFlag, add_common_options, command_parser
+from theano_rnn.cliutil import check_mode as _check_mode
+from theano_rnn.cliutil import check_output as _check_output
+from theano_rnn.cliutil import float_in as _float_in
 from theano_rnn.cliutil import int_at_least as _int_at_least
-from theano_rnn.cliutil import mode_type as _mode
-from theano_rnn.cliutil import one_line as _one_line
+from theano_rnn.cliutil import run_handler, standalone_main
 from theano_rnn.cliutil import seed_type as _seed
 from theano_rnn.data import DataError
 from theano_rnn.io import CheckpointError
@@ -47,7 +42,6 @@ __all__ = ["COMMANDS", "TRAIN_DEFAULTS", "add_commands", "run", "main", "build_p
 
 PROG = "theano-rnn"
 COMMANDS = ("classify",)
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 log = logging.getLogger("theano_rnn.classifycli")
 
@@ -84,27 +78,7 @@ DATA_KEYS = ("poems", "data", "top_k_poets", "authors", "tokens", "max_length", 
              "min_freq", "seed", "batch_size")
 
 
-def _float_type(lo=None, lo_open=False, hi=None, hi_open=True, what="value"):
-    def convert(text):
-        try:
-            value = float(text)
-        except (TypeError, ValueError):
-            raise argparse.ArgumentTypeError(f"invalid number {text!r}") from None
-        ok = np.isfinite(value)
-        if lo is not None:
-            ok = ok and (value > lo if lo_open else value >= lo)
-        if hi is not None:
-            ok = ok and (value < hi if hi_open else value <= hi)
-        if not ok:
-            raise argparse.ArgumentTypeError(f"{what} out of range: {text}")
-        return value
-
-    convert.__name__ = "number"
-    return convert
-
-
 _POS = _int_at_least(1)
-_NONNEG = _int_at_least(0)
 
 TRAIN_DESCRIPTION = """\
 Train a sequence classifier: the Theano LSTM sentiment tutorial's model (embedding,
@@ -178,14 +152,16 @@ def add_commands(subparsers):
                    help="embedding size (default 128, the tutorial's dim_proj)")
     m.add_argument("--hidden-dim", type=_POS, default=None, metavar="H",
                    help="hidden units per direction (default 128)")
-    m.add_argument("--dropout", type=_float_type(0, False, 1, True, "--dropout"), default=None,
+    m.add_argument("--dropout", type=_float_in(0, 1, lo_open=False, what="--dropout"),
+                   default=None,
                    metavar="P", help="dropout on the pooled vector (default 0.5; 0 disables)")
-    m.add_argument("--decay-c", type=_float_type(0, what="--decay-c"), default=None,
+    m.add_argument("--decay-c", type=_float_in(0, None, lo_open=False, what="--decay-c"),
+                   default=None,
                    metavar="C", help="weight decay on the classifier weights (default 0)")
     o = t.add_argument_group("training")
     o.add_argument("--optimizer", choices=("adadelta", "sgd", "rmsprop"), default=None,
                    help="adadelta (default), sgd, or rmsprop (Graves', as the tutorial)")
-    o.add_argument("--learning-rate", type=_float_type(0, True, what="--learning-rate"),
+    o.add_argument("--learning-rate", type=_float_in(0, None, what="--learning-rate"),
                    default=None, metavar="LR",
                    help="learning rate of sgd and rmsprop (default 1e-4; adadelta has none)")
     o.add_argument("--batch-size", type=_POS, default=None, metavar="B",
@@ -239,74 +215,25 @@ def add_commands(subparsers):
 
 
 def _add_common(p):
-    p.add_argument("--mode", type=_mode, default=None, metavar="{C,NUMBA,JAX}",
-                   help="PyTensor backend: C (default), NUMBA or JAX")
-    p.add_argument("--blas-threads", type=_NONNEG, default=None, metavar="N",
-                   help="OpenBLAS threads while the command runs (default 1; 0 = leave as is)")
-    p.add_argument("--quiet", "-q", action="store_true", help="only warnings and errors on stderr")
-    p.add_argument("--log-level", choices=LOG_LEVELS, type=str.upper, default=None,
-                   help="logging level on stderr (default INFO; WARNING with --quiet)")
+    add_common_options(p, progress_bar=False)
 
 
 def build_parser():
     """A parser with only the ``classify`` command (for :func:`main`)."""
-    parser = _Parser(prog=PROG, description="Sequence classification commands of theano-rnn.")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    add_commands(sub)
-    return parser
+    return command_parser("Sequence classification commands of theano-rnn.", add_commands,
+                          __version__)
 
 
 # ------------------------------------------------------------------------ helpers
 
 
-def _check_mode(mode):
-    from theano_rnn.compat import get_mode
-
-    try:
-        get_mode(mode)
-    except (RuntimeError, ValueError, ImportError) as exc:
-        raise CLIError(f"--mode {mode}: {exc}") from None
-    return mode
-
-
-def _check_output(path):
-    path = Path(path)
-    if path.is_dir():
-        raise CLIError(f"--output {path} is a directory")
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise CLIError(f"cannot write {path}: directory {parent} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise CLIError(f"cannot write {path}: directory {parent} is not writable")
-
-
-class _StopFlag:
+class _StopFlag(StopFlag):
     """SIGINT during training: the first Ctrl-C asks for a clean stop, the second aborts."""
 
-    def __init__(self):
-        self.requested = False
-        self._old = None
-        self._installed = False
-
-    def handler(self, signum, frame):
-        if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
-        log.warning("Ctrl-C: stopping after this update and saving a checkpoint "
-                    "(Ctrl-C again to abort at once; the state of the last update is saved)")
-
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            self._old = signal.getsignal(signal.SIGINT)
-            signal.signal(signal.SIGINT, self.handler)
-            self._installed = True
-        return self
-
-    def __exit__(self, *exc):
-        if self._installed:
-            signal.signal(signal.SIGINT, self._old if self._old is not None else signal.SIG_DFL)
-        return False
+    message = ("Ctrl-C: stopping after this update and saving a checkpoint "
+               "(Ctrl-C again to abort at once; the state of the last update is saved)")
+    logger = log
+    training_at_start = True  # the trainer saves at any point of the run
 
 
 # --------------------------------------------------------------------------- train
@@ -487,31 +414,10 @@ def _read_input(args):
                 raw = raw.decode("utf-8-sig")
             except UnicodeDecodeError as exc:
                 raise CLIError(f"<stdin> is not valid UTF-8 (byte offset {exc.start})") from None
-        return _parse_lines(raw, "<stdin>"), "<stdin>"
+        return seqdata.parse_labelled_text(raw, "<stdin>", require_labels=False), "<stdin>"
     if not Path(args.file).is_file():
         raise CLIError(f"no such file: {args.file}")
     return seqdata.read_labelled_file(args.file, require_labels=False), args.file
-
-
-def _parse_lines(text, source):
-    """:func:`seqdata.read_labelled_file` (labels optional) for text already read."""
-    out = []
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    for n, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        if "\t" in line:
-            label, body = (x.strip() for x in line.split("\t", 1))
-            if not label:
-                raise DataError(f"{source} line {n}: empty label before the tab")
-            if not body:
-                raise DataError(f"{source} line {n}: label {label!r} has no text after the tab")
-        else:
-            label, body = None, line.strip()
-        out.append(seqdata.LabelledText(label, body, n))
-    if not out:
-        raise DataError(f"{source} has no text lines")
-    return out
 
 
 def _predict(args, show_progress, t_start):
@@ -578,40 +484,13 @@ def run(args, show_progress=None) -> int:
         print(f"{PROG}: error: missing action: 'classify train' or 'classify predict' "
               f"(see '{PROG} classify --help')", file=sys.stderr)
         return 2
-    if show_progress is None:
-        level = getattr(args, "log_level", None) or ("WARNING" if args.quiet else "INFO")
-        show_progress = not args.quiet and getattr(logging, level) <= logging.INFO
-    try:
-        with warnings.catch_warnings(), _blas_threads(getattr(args, "blas_threads", None)):
-            warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
-            return _HANDLERS[action](args, show_progress, t_start)
-    except CLIError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return exc.status
-    except (DataError, CheckpointError, ValueError, OSError) as exc:
-        if isinstance(exc, BrokenPipeError):
-            return 0
-        print(f"{PROG}: error: {_one_line(exc)}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
+    return run_handler(_HANDLERS[action], args, show_progress, t_start,
+                       (DataError, CheckpointError, ValueError, OSError), lambda: 0)
 
 
 def main(argv=None) -> int:
     """``python -m theano_rnn.classifycli classify ...``: this command on its own."""
-    parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
-    if args.command is None:
-        print(f"{PROG}: error: missing command (classify); see '{PROG} --help'", file=sys.stderr)
-        return 2
-    level = getattr(args, "log_level", None) or (
-        "WARNING" if getattr(args, "quiet", False) else "INFO")
-    with command_logging(level):
-        return run(args)
+    return standalone_main(build_parser(), argv, COMMANDS, run)
 
 
 if __name__ == "__main__":  # pragma: no cover

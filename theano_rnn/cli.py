@@ -32,14 +32,12 @@ import math
 import os
 import sys
 import time
-import warnings
 from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 
 from theano_rnn import __version__, charcli, classifycli, clozecli, corpora, data, io
-from theano_rnn.compat import get_mode
 from theano_rnn.data import MASK_TOKEN, UNKNOWN_TOKEN, DataError
 from theano_rnn.gradcheck import gradient_check
 from theano_rnn.io import CheckpointError
@@ -47,13 +45,15 @@ from theano_rnn.minibatch import train_minibatches
 from theano_rnn.models import GRAPHS, MODEL_CLASSES, TRUNCATIONS
 from theano_rnn.sampling import SamplingError, generate_sentences_part2, generate_sentences_part4
 from theano_rnn.training import ProgressBar, TrainingError, NonFiniteLossError, train_part4, train_with_sgd
-from theano_rnn.cliutil import CLIError
+from theano_rnn.cliutil import LOG_LEVELS, CLIError
 from theano_rnn.cliutil import Parser as _Parser
+from theano_rnn.cliutil import check_mode as _check_mode
+from theano_rnn.cliutil import command_env, command_logging, parse_command_line, report_errors
 from theano_rnn.cliutil import int_at_least as _int_at_least
 from theano_rnn.cliutil import mode_type as _mode
-from theano_rnn.cliutil import one_line as _one_line
+from theano_rnn.cliutil import positive_float as _positive_float
+from theano_rnn.cliutil import progress_bar_done
 from theano_rnn.cliutil import seed_type as _seed
-from theano_rnn.cliutil import blas_threads, command_logging
 
 __all__ = ["main", "build_parser", "ENV_DEFAULTS", "TUTORIAL_DEFAULTS", "EMBEDDED_DEFAULTS"]
 
@@ -64,7 +64,6 @@ CELLS = tuple(MODEL_CLASSES)
 SCHEMES = ("part2", "part4")
 GATES = ("hard_sigmoid", "sigmoid")
 OPTIMIZERS = ("sgd", "rmsprop")
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 #: option dest -> (environment variable, tutorial script that read it)
 ENV_DEFAULTS = {
@@ -112,16 +111,6 @@ DEFAULT_MIN_LENGTH = {"part2": 7, "part4": 5}  # RNNLM.ipynb senten_min_length; 
 
 
 # --------------------------------------------------------------------------- types
-
-
-def _positive_float(text):
-    try:
-        value = float(text)
-    except (TypeError, ValueError):
-        raise argparse.ArgumentTypeError(f"invalid number {text!r}") from None
-    if not (value > 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text}")
-    return value
 
 
 def _decay(text):
@@ -381,14 +370,6 @@ def _rng(seed):
     if seed is None:
         seed = int(np.random.SeedSequence().generate_state(1)[0])
     return seed, np.random.RandomState(seed)
-
-
-def _check_mode(mode):
-    try:
-        get_mode(mode)
-    except (RuntimeError, ValueError) as exc:
-        raise CLIError(f"--mode {mode}: {exc}") from None
-    return mode
 
 
 def _blas_note(mode):
@@ -693,8 +674,7 @@ def _cmd_train(args, environ, show_progress):
             bar.update(num_examples_seen, loss=loss)
         save(num_examples_seen, loss)
 
-    ok = False
-    try:
+    with progress_bar_done(bar):
         if s["batch_size"] > 1:
             every = (s["print_every"] or len(X)) if s["scheme"] == "part4" else (
                 s["evaluate_loss_after"] * len(X))
@@ -719,13 +699,6 @@ def _cmd_train(args, environ, show_progress):
                 callback_every=s["print_every"] or len(X), callback=on_examples, rng=rng,
                 progress=bar,
             )
-        ok = True
-    finally:
-        if bar is not None:
-            if ok:
-                bar.close()
-            elif bar.tty:  # end the bar's line before the error message
-                print(file=bar.stream)
     state["epoch"] = s["nepoch"]
     if history and history[-1][0] == seen_before + total and total:
         loss = history[-1][1]  # the last callback evaluated the final model already
@@ -865,34 +838,25 @@ def main(argv=None, environ=None):
     environment variables as defaults.
     """
     environ = os.environ if environ is None else environ
-    parser = build_parser()
-    try:
-        args = parser.parse_args(charcli.route_argv(sys.argv[1:] if argv is None else argv))
-    except SystemExit as exc:  # --help, --version, usage errors
-        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
-    if args.command is None:
-        print(f"{PROG}: error: missing command (train, generate, gradcheck, train-char, sample-char, plot, train-cloze, cloze, classify); see "
-              f"'{PROG} --help'", file=sys.stderr)
-        return 2
+    args, status = parse_command_line(
+        build_parser(), charcli.route_argv(sys.argv[1:] if argv is None else argv),
+        ("train", "generate", "gradcheck", *charcli.COMMANDS, *clozecli.COMMANDS,
+         *classifycli.COMMANDS))
+    if args is None:
+        return status
 
     level = args.log_level or ("WARNING" if args.quiet else "INFO")
-    try:
+
+    def call():
         # NumPy's OpenBLAS pinned to one thread for the command (unless
         # OPENBLAS_NUM_THREADS/OMP_NUM_THREADS say otherwise): 2-4x faster
         # steps for these small products on a 2-core machine
-        with command_logging(level), warnings.catch_warnings(), blas_threads(None):
-            warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
+        with command_logging(level), command_env(None):
             show_progress = not args.quiet and getattr(logging, level) <= logging.INFO
             return COMMANDS[args.command](args, environ, show_progress=show_progress)
-    except CLIError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return exc.status
-    except (DataError, CheckpointError, TrainingError, SamplingError, ValueError) as exc:
-        print(f"{PROG}: error: {_one_line(exc)}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
+
+    return report_errors(call, (DataError, CheckpointError, TrainingError, SamplingError,
+                                ValueError))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -25,20 +25,20 @@ from __future__ import annotations
 import argparse
 import logging
 import math
-import os
 import shutil
-import signal
 import sys
-import threading
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
 
 from theano_rnn import __version__, io, seqdata
-from theano_rnn.cliutil import CLIError, Parser, blas_threads, command_logging, int_at_least
-from theano_rnn.cliutil import mode_type, one_line, seed_type
+from theano_rnn.cliutil import CLIError, StopFlag, add_common_options, command_parser
+from theano_rnn.cliutil import check_mode as _check_mode
+from theano_rnn.cliutil import check_output as _check_output
+from theano_rnn.cliutil import int_at_least, progress_bar_done, run_handler, seed_type
+from theano_rnn.cliutil import standalone_main
+from theano_rnn.cliutil import positive_float as _positive_float
 from theano_rnn.data import DataError
 from theano_rnn.io import CheckpointError
 from theano_rnn.training import TrainingError
@@ -50,7 +50,6 @@ PROG = "theano-rnn"
 COMMANDS = ("train-cloze", "cloze")
 CELLS = ("rnn", "gru", "lstm")
 OPTIMIZERS = ("adam", "sgd", "adadelta", "rmsprop", "rmsprop_tutorial")
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 log = logging.getLogger("theano_rnn.clozecli")
 
@@ -80,29 +79,10 @@ MODEL_KEYS = ("cell", "embed_dim", "hidden_dim", "num_layers", "directions", "op
 DATA_KEYS = ("corpus", "column", "vocabulary_size", "min_length", "max_length", "max_sentences")
 
 
-def _positive_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid number {text!r}") from None
-    if not (value > 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
-    return value
-
-
 _POSITIVE = int_at_least(1)
 
 
-def _add_common(p):
-    p.add_argument("--mode", type=mode_type, default=None, metavar="{C,NUMBA,JAX}",
-                   help="PyTensor backend: C (default), NUMBA or JAX")
-    p.add_argument("--blas-threads", type=int_at_least(0), default=None, metavar="N",
-                   help="OpenBLAS threads while the command runs (default 1 unless "
-                        "$OPENBLAS_NUM_THREADS is set; 0 = leave as is)")
-    p.add_argument("--quiet", "-q", action="store_true",
-                   help="only warnings and errors on stderr, no progress bar")
-    p.add_argument("--log-level", choices=LOG_LEVELS, type=str.upper, default=None,
-                   help="logging level on stderr (default INFO; WARNING with --quiet)")
+_add_common = add_common_options
 
 
 TRAIN_DESCRIPTION = """\
@@ -217,64 +197,19 @@ def add_commands(subparsers):
 
 def build_parser():
     """A parser with only the cloze commands (for :func:`main`)."""
-    parser = Parser(prog=PROG, description="cloze (fill in the blank) commands of theano-rnn.")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    add_commands(sub)
-    return parser
+    return command_parser("cloze (fill in the blank) commands of theano-rnn.", add_commands,
+                          __version__)
 
 
 # ------------------------------------------------------------------------- helpers
 
 
-def _check_mode(mode):
-    from theano_rnn.compat import get_mode
-
-    try:
-        get_mode(mode)
-    except (RuntimeError, ValueError, ImportError) as exc:
-        raise CLIError(f"--mode {mode}: {exc}") from None
-    return mode
-
-
-def _check_output(path):
-    path = Path(path)
-    if path.is_dir():
-        raise CLIError(f"--output {path} is a directory")
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise CLIError(f"cannot write {path}: directory {parent} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise CLIError(f"cannot write {path}: directory {parent} is not writable")
-
-
-class _StopFlag:
+class _StopFlag(StopFlag):
     """SIGINT: the first Ctrl-C asks the loop to save and stop, the second aborts."""
 
-    def __init__(self):
-        self.requested = False
-        self.training = False
-        self._old = None
-        self._installed = False
-
-    def handler(self, signum, frame):
-        if self.requested or not self.training:
-            raise KeyboardInterrupt
-        self.requested = True
-        log.warning("Ctrl-C: stopping after this batch and saving a checkpoint "
-                    "(Ctrl-C again to abort without saving)")
-
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            self._old = signal.getsignal(signal.SIGINT)
-            signal.signal(signal.SIGINT, self.handler)
-            self._installed = True
-        return self
-
-    def __exit__(self, *exc):
-        if self._installed:
-            signal.signal(signal.SIGINT, self._old if self._old is not None else signal.SIG_DFL)
-        return False
+    message = ("Ctrl-C: stopping after this batch and saving a checkpoint "
+               "(Ctrl-C again to abort without saving)")
+    logger = log
 
 
 def _checkpoint_meta(path, flag="--init-from"):
@@ -430,19 +365,10 @@ def _train_cloze(args, show_progress, t_start):
         if bar is not None:
             bar.update(done, loss=float(loss))
 
-    ok = False
-    try:
-        with stop:
-            stop.training = True
-            result = trainer.run(progress=progress, should_stop=lambda: stop.requested)
-            stop.training = False
-        ok = True
-    finally:
-        if bar is not None:
-            if ok:
-                bar.close()
-            elif bar.tty:
-                print(file=bar.stream)
+    with progress_bar_done(bar), stop:
+        stop.training = True
+        result = trainer.run(progress=progress, should_stop=lambda: stop.requested)
+        stop.training = False
     if result.reason == "nan":
         kept = (f"the last good checkpoint {output} is kept" if Path(output).exists()
                 else "nothing was saved")
@@ -526,38 +452,13 @@ def run(args, show_progress=None) -> int:
     if command not in _HANDLERS:
         print(f"{PROG}: error: unknown cloze command {command!r}", file=sys.stderr)
         return 2
-    if show_progress is None:
-        level = getattr(args, "log_level", None) or ("WARNING" if args.quiet else "INFO")
-        show_progress = not args.quiet and getattr(logging, level) <= logging.INFO
-    try:
-        with warnings.catch_warnings(), blas_threads(getattr(args, "blas_threads", None)):
-            warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
-            return _HANDLERS[command](args, show_progress, t_start)
-    except CLIError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return exc.status
-    except (DataError, CheckpointError, TrainingError, ValueError, OSError) as exc:
-        print(f"{PROG}: error: {one_line(exc)}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
+    return run_handler(_HANDLERS[command], args, show_progress, t_start,
+                       (DataError, CheckpointError, TrainingError, ValueError, OSError))
 
 
 def main(argv=None) -> int:
     """``python -m theano_rnn.clozecli COMMAND ...``: the cloze commands on their own."""
-    parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
-    if args.command is None:
-        print(f"{PROG}: error: missing command ({', '.join(COMMANDS)}); see '{PROG} --help'",
-              file=sys.stderr)
-        return 2
-    level = args.log_level or ("WARNING" if args.quiet else "INFO")
-    with command_logging(level):
-        return run(args)
+    return standalone_main(build_parser(), argv, COMMANDS, run)
 
 
 if __name__ == "__main__":  # pragma: no cover

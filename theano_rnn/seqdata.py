@@ -63,7 +63,6 @@ one-line message.
 
 from __future__ import annotations
 
-import json
 import logging
 import numbers
 import re
@@ -74,7 +73,7 @@ from pathlib import Path
 import numpy as np
 
 from theano_rnn import data
-from theano_rnn.chardata import _read_bytes
+from theano_rnn.chardata import _check_int, _read_bytes, _read_poem_list
 from theano_rnn.data import DataError
 
 __all__ = [
@@ -97,6 +96,7 @@ __all__ = [
     "read_poem_records",
     "select_poets",
     "read_labelled_file",
+    "parse_labelled_text",
     "tokenize_for_classes",
     "build_vocab",
     "limit_length",
@@ -119,14 +119,6 @@ _TOKEN_MODES = ("char", "word")
 
 
 # ------------------------------------------------------------------------ helpers
-
-
-def _check_int(value, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise DataError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    if value < minimum:
-        raise DataError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
 
 
 def _check_choice(value, name: str, choices: Sequence[str]) -> str:
@@ -635,18 +627,7 @@ def read_poem_records(paths) -> list[tuple[str, str]]:
     for p in paths:
         n_files += 1
         p = Path(p)
-        raw = _read_bytes(p)
-        try:
-            poems = json.loads(raw.decode("utf-8-sig"))
-        except UnicodeDecodeError as exc:
-            raise DataError(f"{p} is not valid UTF-8 at byte offset {exc.start}") from None
-        except json.JSONDecodeError as exc:
-            raise DataError(
-                f"{p} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-            ) from None
-        if not isinstance(poems, list):
-            raise DataError(f"{p}: expected a JSON list of poems, got {type(poems).__name__}")
-        for i, rec in enumerate(poems):
+        for i, rec in enumerate(_read_poem_list(p)):
             if not isinstance(rec, dict):
                 raise DataError(f"{p}: poem {i} is not a JSON object")
             paras = rec.get("paragraphs")
@@ -706,15 +687,14 @@ LabelledText = namedtuple("LabelledText", "label text line")
 LabelledText.__doc__ = "One line of a labelled file: label (None if unlabelled), text, 1-based line number."
 
 
-def _decode_lines(path) -> list[str]:
+def _decode_text(path) -> str:
     p = Path(path)
     raw = _read_bytes(p)
     try:
-        text = raw.decode("utf-8-sig")
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise DataError(f"{p} line {line} is not valid UTF-8 (byte offset {exc.start})") from None
-    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
 
 
 def read_labelled_file(path, require_labels: bool = True) -> list[LabelledText]:
@@ -724,24 +704,29 @@ def read_labelled_file(path, require_labels: bool = True) -> list[LabelledText]:
     ``require_labels=False`` a line without a tab is unlabelled text (label
     ``None``).  Errors give the file and the line number.
     """
+    return parse_labelled_text(_decode_text(path), path, require_labels)
+
+
+def parse_labelled_text(text: str, source, require_labels: bool = True) -> list[LabelledText]:
+    """:func:`read_labelled_file` for text already read (stdin); errors name ``source``."""
     out = []
-    for n, line in enumerate(_decode_lines(path), start=1):
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    for n, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         if "\t" in line:
-            label, text = line.split("\t", 1)
-            label, text = label.strip(), text.strip()
+            label, body = (x.strip() for x in line.split("\t", 1))
             if not label:
-                raise DataError(f"{path} line {n}: empty label before the tab")
-            if not text:
-                raise DataError(f"{path} line {n}: label {label!r} has no text after the tab")
+                raise DataError(f"{source} line {n}: empty label before the tab")
+            if not body:
+                raise DataError(f"{source} line {n}: label {label!r} has no text after the tab")
         elif require_labels:
-            raise DataError(f"{path} line {n}: no tab; expected 'label<TAB>text'")
+            raise DataError(f"{source} line {n}: no tab; expected 'label<TAB>text'")
         else:
-            label, text = None, line.strip()
-        out.append(LabelledText(label, text, n))
+            label, body = None, line.strip()
+        out.append(LabelledText(label, body, n))
     if not out:
-        raise DataError(f"{path} has no text lines")
+        raise DataError(f"{source} has no text lines")
     return out
 
 
