@@ -66,7 +66,7 @@ OPTIMIZER_STATE = {
     "sgd": (),
     "adadelta": ("rg2", "ru2"),
     "rmsprop": ("rg", "rgg", "ud"),  # the LSTM tutorial's (Graves') RMSprop
-    "rmsprop_tutorial": ("m",),  # WildML part 4's
+    "rmsprop_tutorial": ("m",),  # WildML part 4's, with its decay 0.9
     "adam": ("m", "v"),
 }
 
@@ -193,8 +193,8 @@ def _log_softmax(logits):
 class BiStackModel(SharedParams):
     """A (deep, bi)directional stack plus an output layer, with compiled functions.
 
-    Subclasses define the head (:meth:`_head_loss`) and their functions; this
-    class owns the parameters (shared variables in the model's dtype), the
+    Subclasses define the head and their compiled functions (``_build_<kind>``
+    methods, compiled lazily by :meth:`_compiled`); this class owns the parameters (shared variables in the model's dtype), the
     optimizer and its state, the backend, and the config used by checkpoints.
     """
 
