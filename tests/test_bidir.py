@@ -128,12 +128,16 @@ def test_padded_batch_equals_each_sequence_alone(models, cell):
     for b, n in enumerate(LENGTHS):
         alone = m.states(X[:n, b : b + 1], np.ones((n, 1)))
         np.testing.assert_allclose(S[:n, b], alone[:, 0], rtol=0, atol=1e-13)
-    # and so are the per-sequence losses: the batch mean is the mean of the singles
+    # and so are the per-sequence losses and gradients: the batch mean is the
+    # mean of the singles
     pos, y = np.array([2, 3, 0]), np.array([4, 1, 7])
-    batch_loss, _ = m.loss_and_gradients(X, M, pos, y)
-    singles = [m.loss_and_gradients(X[:n, b : b + 1], np.ones((n, 1)), pos[b : b + 1], y[b : b + 1])[0]
+    batch_loss, batch_grads = m.loss_and_gradients(X, M, pos, y)
+    singles = [m.loss_and_gradients(X[:n, b : b + 1], np.ones((n, 1)), pos[b : b + 1], y[b : b + 1])
                for b, n in enumerate(LENGTHS)]
-    assert batch_loss == pytest.approx(np.mean(singles), rel=1e-12)
+    assert batch_loss == pytest.approx(np.mean([s[0] for s in singles]), rel=1e-12)
+    for k, g in batch_grads.items():
+        np.testing.assert_allclose(g, np.mean([s[1][k] for s in singles], axis=0),
+                                   rtol=1e-10, atol=1e-13, err_msg=k)
 
 
 def test_backward_direction_reads_the_sequence_backwards(models):
