@@ -158,12 +158,12 @@ def memory_gib():
 
 
 def blas_info():
-    """PyTensor's BLAS link (theano_rnn.blas.blas_status() where it exists) and NumPy's BLAS."""
+    """PyTensor's BLAS link (theano_rnn.runtime.blas.blas_status() where it exists) and NumPy's BLAS."""
     import pytensor
 
     info = {"pytensor_blas_ldflags": pytensor.config.blas__ldflags or "(none)"}
     try:
-        from theano_rnn import blas  # added by the BLAS work; optional here
+        from theano_rnn.runtime import blas  # added by the BLAS work; optional here
     except ImportError:
         blas = None
     if blas is not None and hasattr(blas, "blas_status"):
@@ -259,7 +259,7 @@ def graph_dtypes(obj):
 
 def has_graph_option(cls):
     """Whether the word-level models take ``graph=`` (the fast graphs) in this checkout."""
-    from theano_rnn.models import RecurrentLM
+    from theano_rnn.models.word import RecurrentLM
 
     return any("graph" in inspect.signature(c.__init__).parameters for c in (cls, RecurrentLM))
 
@@ -270,7 +270,7 @@ def word_model(cls, *args, graph="faithful", **kwargs):
         kwargs["graph"] = graph
     elif graph != "faithful":
         raise Unavailable(f"{cls.__name__}(graph={graph!r}) does not exist in this checkout "
-                          "(theano_rnn.models has no graph= option)")
+                          "(theano_rnn.models.word has no graph= option)")
     return cls(*args, **kwargs)
 
 
@@ -622,8 +622,8 @@ def run_budgeted(impls, budget, slices=4):
 
 
 def bench_char_lstm_train(args, torch):
-    from theano_rnn.chardata import CharLoader, CharVocab, read_chars
-    from theano_rnn.charrnn import CharRNN
+    from theano_rnn.data.chars import CharLoader, CharVocab, read_chars
+    from theano_rnn.models.char import CharRNN
 
     cfg = args.sizes["char"]
     Hd, L, S, B = cfg["hidden"], cfg["layers"], cfg["seq"], cfg["batch"]
@@ -771,7 +771,7 @@ def word_sentences(args, C, n):
     if csv.exists():
         import logging
 
-        from theano_rnn import data
+        from theano_rnn.data import words as data
 
         logging.getLogger("theano_rnn").setLevel(logging.WARNING)
         nltk_data = path / "nltk_data"
@@ -787,9 +787,9 @@ def word_sentences(args, C, n):
 
 def pad_batch_api():
     try:
-        from theano_rnn.fastgraph import pad_batch
+        from theano_rnn.graphs.fast import pad_batch
     except ImportError:
-        raise Unavailable("theano_rnn.fastgraph.pad_batch does not exist in this checkout") from None
+        raise Unavailable("theano_rnn.graphs.fast.pad_batch does not exist in this checkout") from None
     return pad_batch
 
 

@@ -78,7 +78,7 @@ def child(model, graph, backend, quick):
 
     sys.path.insert(0, str(REPO))
     from theano_rnn import GRUTheano, LSTMTheano, RNNTheano
-    from theano_rnn.charrnn import CharRNN
+    from theano_rnn.models.char import CharRNN
     from theano_rnn.compat import get_mode
 
     import_s = time.perf_counter() - t0

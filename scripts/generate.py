@@ -12,7 +12,7 @@ import sys
 
 import _common  # noqa: F401  (makes the checkout importable)
 
-from theano_rnn.cli import main
+from theano_rnn.cli.word import main
 
 if __name__ == "__main__":
     sys.exit(main(["generate", *sys.argv[1:]]))

@@ -39,7 +39,7 @@ def run(cell, dtype, repeats):
     import pytensor
 
     from theano_rnn import GRUTheano, RNNTheano
-    from theano_rnn.fastgraph import pad_batch
+    from theano_rnn.graphs.fast import pad_batch
 
     rng = np.random.RandomState(0)
     sent = rng.randint(0, 8000, size=46).astype(np.int32)

@@ -51,10 +51,10 @@ from _common import shared_data_dir
 
 import numpy as np
 
-from theano_rnn.chardata import CharLoader, CharVocab, load_corpus, read_chars, read_poems_json
-from theano_rnn.charrnn import CharRNN
-from theano_rnn.chartrain import CharTrainer, CharTrainOptions
-from theano_rnn.sampling import sample_chars
+from theano_rnn.data.chars import CharLoader, CharVocab, load_corpus, read_chars, read_poems_json
+from theano_rnn.models.char import CharRNN
+from theano_rnn.tasks.charlm.trainer import CharTrainer, CharTrainOptions
+from theano_rnn.tasks.sampling import sample_chars
 
 log = logging.getLogger("reproduce_char")
 

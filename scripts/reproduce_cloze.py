@@ -39,8 +39,9 @@ from pathlib import Path  # noqa: E402
 
 from _common import nltk_data_dir, shared_data_dir  # noqa: E402
 
-from theano_rnn import __version__, cloze, io  # noqa: E402
-from theano_rnn.bidir import ClozeModel  # noqa: E402
+from theano_rnn import __version__, io
+from theano_rnn.tasks.cloze import task as cloze  # noqa: E402
+from theano_rnn.models.bidir import ClozeModel  # noqa: E402
 
 log = logging.getLogger("reproduce_cloze")
 

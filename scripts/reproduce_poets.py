@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Attribute Tang poems to their poets: bidirectional vs unidirectional LSTM (issue 6, item 4).
 
-The Theano LSTM sentiment tutorial's classifier (:mod:`theano_rnn.seqclass`)
+The Theano LSTM sentiment tutorial's classifier (:mod:`theano_rnn.tasks.classify.task`)
 on the chinese-poetry JSON files (default
 ``$THEANO_RNN_SHARED_DATA/chinese/chinese-poetry/poet.tang.*.json``, else
 ``../shared/data`` next to the repository): the ``--top-k`` most prolific
@@ -42,8 +42,8 @@ from pathlib import Path  # noqa: E402
 
 from _common import shared_data_dir, write_json  # noqa: E402
 
-from theano_rnn import seqclass  # noqa: E402
-from theano_rnn.bidir import SequenceClassifier  # noqa: E402
+from theano_rnn.tasks.classify import task as seqclass  # noqa: E402
+from theano_rnn.models.bidir import SequenceClassifier  # noqa: E402
 
 log = logging.getLogger("reproduce_poets")
 

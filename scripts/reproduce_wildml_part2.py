@@ -47,10 +47,10 @@ import numpy as np
 
 from legacy_ref import RNNNumpy
 from legacy_ref import train_with_sgd as numpy_train_with_sgd
-from theano_rnn import data
-from theano_rnn.gradcheck import gradient_check
-from theano_rnn.models import RNNTheano
-from theano_rnn.training import train_with_sgd
+from theano_rnn.data import words as data
+from theano_rnn.models.gradcheck import gradient_check
+from theano_rnn.models.word import RNNTheano
+from theano_rnn.training.tutorial import train_with_sgd
 
 log = logging.getLogger("reproduce_wildml_part2")
 

@@ -41,10 +41,13 @@ from _common import nltk_data_dir, reddit_prefix, write_json
 
 import numpy as np
 
-from theano_rnn import data, io
-from theano_rnn.models import GRUTheano, LSTMTheano
-from theano_rnn.sampling import SamplingError, generate_sentences_part4
-from theano_rnn.training import NonFiniteLossError, train_part4
+from theano_rnn import io
+from theano_rnn.data import words as data
+from theano_rnn.models.word import GRUTheano, LSTMTheano
+from theano_rnn.tasks.sampling import generate_sentences_part4
+from theano_rnn.errors import SamplingError
+from theano_rnn.training.tutorial import train_part4
+from theano_rnn.errors import NonFiniteLossError
 
 log = logging.getLogger("reproduce_wildml_part4")
 

@@ -16,7 +16,7 @@ import sys
 
 from _common import has_option, tutorial_data_args
 
-from theano_rnn.cli import main
+from theano_rnn.cli.word import main
 
 if __name__ == "__main__":
     argv = sys.argv[1:]

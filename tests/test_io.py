@@ -169,7 +169,7 @@ def test_checkpoint_permissions_follow_the_umask(tmp_path):
 
 def test_graph_setting_survives_a_checkpoint_with_and_without_model_class(tmp_path):
     from theano_rnn import io as rnn_io
-    from theano_rnn.models import RNNTheano
+    from theano_rnn.models.word import RNNTheano
 
     model = RNNTheano(9, 3, rng=np.random.RandomState(0), graph="fast")
     path = tmp_path / "fast.npz"

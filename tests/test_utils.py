@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from theano_rnn import GRUTheano, LSTMTheano, RNNTheano, gru_utils, utils
-from theano_rnn.data import MASK_TOKEN, SENTENCE_END, SENTENCE_START, UNKNOWN_TOKEN
-from theano_rnn.io import CheckpointError
+from theano_rnn.data.words import MASK_TOKEN, SENTENCE_END, SENTENCE_START, UNKNOWN_TOKEN
+from theano_rnn.errors import CheckpointError
 
 SHARED = Path(
     os.environ.get("THEANO_RNN_SHARED_DATA")

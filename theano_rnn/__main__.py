@@ -1,8 +1,8 @@
-"""``python -m theano_rnn``: the ``theano-rnn`` command line (:mod:`theano_rnn.cli`)."""
+"""``python -m theano_rnn``: the ``theano-rnn`` command line (:mod:`theano_rnn.cli.word`)."""
 
 import sys
 
-from theano_rnn.cli import main
+from theano_rnn.cli.word import main
 
 if __name__ == "__main__":
     sys.exit(main())

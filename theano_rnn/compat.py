@@ -38,13 +38,12 @@ import functools
 import inspect
 import logging
 
-import numpy as np
 import pytensor
 import pytensor.tensor as pt
-from pytensor.compile.mode import Mode
 from pytensor.gradient import disconnected_grad
-from pytensor.link.jax.linker import JAXLinker  # jax itself is imported only when used
 from pytensor.tensor.special import softmax as _pt_softmax
+
+from theano_rnn.runtime.modes import BACKENDS, get_mode, mode_name
 
 __all__ = [
     "softmax",
@@ -233,143 +232,3 @@ def function_with_defaults(inputs, outputs=None, updates=None, mode=None, name=N
         (n, d) for n, d in zip(names, defaults) if d is not inspect.Parameter.empty
     )
     return wrapper
-
-
-# ----------------------------------------------------------------------------
-# Backends
-# ----------------------------------------------------------------------------
-
-BACKENDS = ("C", "NUMBA", "JAX", "PY")
-_ALIASES = {
-    "C": "C",
-    "CVM": "C",
-    "FAST_RUN": "C",  # Theano's FAST_RUN was the C backend
-    "NUMBA": "NUMBA",
-    "JAX": "JAX",
-    "PY": "PY",
-    "PYTHON": "PY",
-    "FAST_COMPILE": "PY",
-}
-
-
-def mode_name(mode) -> str:
-    """Canonical backend name for ``mode`` (``None`` -> ``"C"``)."""
-    if mode is None:
-        return "C"
-    if isinstance(mode, Mode):
-        linker = type(mode.linker).__name__.lower()
-        if "numba" in linker:
-            return "NUMBA"
-        if "jax" in linker:
-            return "JAX"
-        return "C"
-    key = str(mode).upper()
-    if key not in _ALIASES:
-        raise ValueError(
-            f"unknown mode {mode!r}; choose one of C (FAST_RUN), NUMBA, JAX, PY"
-        )
-    return _ALIASES[key]
-
-
-def _needs_x64(fgraph) -> bool:
-    """Whether a graph (scan inner graphs included) holds any 64-bit float."""
-    seen = set()
-    todo = [fgraph]
-    while todo:
-        g = todo.pop()
-        if id(g) in seen:
-            continue
-        seen.add(id(g))
-        if any(getattr(v.type, "dtype", None) in ("float64", "complex128") for v in g.variables):
-            return True
-        todo.extend(n.op.fgraph for n in g.apply_nodes if getattr(n.op, "fgraph", None) is not None)
-    return False
-
-
-class _ScopedX64JAXLinker(JAXLinker):
-    """PyTensor's JAX linker with JAX's x64 mode chosen per compiled function.
-
-    PyTensor sets the process-global ``jax_enable_x64`` once, from ``floatX``
-    at the first import of its JAX dispatch: imported under float32, every
-    later float64 graph silently computes in float32; imported under float64,
-    float32 graphs get float64 values wherever a Python scalar is broadcast
-    (``Alloc`` of a constant), which breaks scans.  :func:`get_mode` turns
-    the global flag on (float64 results are JAX arrays that callers compute
-    with), and this linker converts, traces and runs each function inside
-    ``jax.enable_x64(...)``: on for graphs with float64 variables, off for
-    float32 graphs.
-    """
-
-    _x64 = True
-
-    def fgraph_convert(self, fgraph, *args, **kwargs):
-        import jax
-
-        self._x64 = _needs_x64(fgraph)
-        with jax.enable_x64(self._x64):
-            return super().fgraph_convert(fgraph, *args, **kwargs)
-
-    def jit_compile(self, fn):
-        import jax
-
-        x64 = self._x64
-        with jax.enable_x64(x64):
-            jitted = super().jit_compile(fn)
-
-        def call(*args):
-            with jax.enable_x64(x64):
-                return jitted(*args)
-
-        return call
-
-
-@functools.lru_cache(maxsize=None)
-def _mode_for(name: str) -> Mode:
-    if name == "C":
-        from theano_rnn.blas import ensure_blas  # lazy: links a BLAS once, on first use
-
-        ensure_blas()
-        return Mode(linker="cvm", optimizer="fast_run")
-    if name == "NUMBA":
-        return Mode(linker="numba", optimizer="fast_run")
-    if name == "JAX":
-        try:
-            import jax
-        except ImportError:
-            raise RuntimeError(
-                "mode 'JAX' needs the jax package: pip install jax jaxlib "
-                "(or install theano_rnn with its [jax] extra)"
-            ) from None
-        # PyTensor's dispatch sets the global flag from floatX at its first
-        # import; float64 must win globally (outputs are JAX arrays that users
-        # compute with), float32 graphs get x64 off inside the linker.
-        import pytensor.link.jax.dispatch  # noqa: F401
-
-        jax.config.update("jax_enable_x64", True)
-        jax_rewrites = pytensor.compile.mode.JAX.provided_optimizer
-        return Mode(linker=_ScopedX64JAXLinker(), optimizer=jax_rewrites)
-    if name == "PY":
-        return Mode(linker="py", optimizer="fast_compile")
-    raise ValueError(name)  # pragma: no cover
-
-
-def get_mode(mode):
-    """A PyTensor ``Mode`` for a backend name, or ``mode`` itself if it is one.
-
-    ``None``, ``"C"``, ``"CVM"`` and ``"FAST_RUN"`` give PyTensor's C backend
-    (the ``cvm`` linker with the ``fast_run`` rewrites), which is what
-    ``FAST_RUN`` meant in Theano.  (In PyTensor 3 the string ``"FAST_RUN"``
-    would otherwise select Numba.)
-    """
-    if isinstance(mode, Mode):
-        return mode
-    return _mode_for(mode_name(mode))
-
-
-def floatX():
-    """The configured float type (``pytensor.config.floatX``)."""
-    return pytensor.config.floatX
-
-
-def as_floatX(value):
-    return np.asarray(value, dtype=pytensor.config.floatX)

@@ -6,13 +6,13 @@ Note the argument orders, which differ from part 2's ``utils.py`` and are kept:
 
 What differs from the original, on purpose:
 
-* ``load_data`` is :func:`theano_rnn.data.load_part4` (no download, Punkt
+* ``load_data`` is :func:`theano_rnn.data.words.load_part4` (no download, Punkt
   found or trained offline) and returns lists of ``int32`` arrays (the
   original's ragged ``np.asarray`` fails on NumPy >= 1.24).
 * ``train_with_sgd`` shuffles with an explicit generator (``rng``: seed,
   ``RandomState`` or ``Generator``; ``None`` = fresh OS-seeded), validates
   ``decay`` in (0, 1) and raises
-  :class:`~theano_rnn.training.NonFiniteLossError` on a non-finite loss.
+  :class:`~theano_rnn.training.tutorial.NonFiniteLossError` on a non-finite loss.
 * Checkpoints are written atomically with metadata and the RMSprop caches
   (``mE`` ...), which the original dropped, so a resumed run continues RMSprop
   instead of silently restarting it.  Loading builds a model of the stored
@@ -32,11 +32,11 @@ import logging
 import sys
 
 from theano_rnn import io
-from theano_rnn.data import load_part4
-from theano_rnn.gradcheck import gradient_check
-from theano_rnn.models import GRUTheano
-from theano_rnn.sampling import generate_sentence_part4, generate_sentences_part4
-from theano_rnn.training import train_part4
+from theano_rnn.data.words import load_part4
+from theano_rnn.models.gradcheck import gradient_check
+from theano_rnn.models.word import GRUTheano
+from theano_rnn.tasks.sampling import generate_sentence_part4, generate_sentences_part4
+from theano_rnn.training.tutorial import train_part4
 
 __all__ = [
     "load_data",
@@ -57,7 +57,7 @@ def load_data(
 ):
     """``(X_train, y_train, word_to_index, index_to_word)`` of the part-4 pipeline.
 
-    ``kwargs`` go to :func:`theano_rnn.data.load_part4` (``nltk_data``,
+    ``kwargs`` go to :func:`theano_rnn.data.words.load_part4` (``nltk_data``,
     ``column``, ``encoding`` ...).  The vocabulary can be shorter than
     ``vocabulary_size`` on a small corpus: build models with
     ``len(index_to_word)``.
@@ -73,7 +73,7 @@ def train_with_sgd(
     """The tutorial's loop: reshuffle each epoch, one RMSprop step per example.
 
     ``callback(model, num_examples_seen)`` every ``callback_every`` examples.
-    Returns ``model``.  See :func:`theano_rnn.training.train_part4`.
+    Returns ``model``.  See :func:`theano_rnn.training.tutorial.train_part4`.
     """
     return train_part4(
         model, X_train, y_train, learning_rate=learning_rate, nepoch=nepoch, decay=decay,
@@ -111,8 +111,8 @@ def load_model_parameters_theano(path, modelClass=GRUTheano, *, mode=None):
 def gradient_check_theano(model, x, y, h=0.001, error_threshold=0.01):
     """Gradient check of every parameter (``E U W V b c``), matched by name.
 
-    Returns a :class:`~theano_rnn.gradcheck.GradCheckReport`; see
-    :func:`theano_rnn.gradcheck.gradient_check`.
+    Returns a :class:`~theano_rnn.models.gradcheck.GradCheckReport`; see
+    :func:`theano_rnn.models.gradcheck.gradient_check`.
     """
     return gradient_check(model, x, y, h=h, error_threshold=error_threshold, rebuild=True)
 
@@ -126,7 +126,7 @@ def print_sentence(s, index_to_word):
 def generate_sentence(model, index_to_word, word_to_index, min_length=5, rng=None):
     """One part-4 sentence as an index list with markers, or ``None`` if rejected.
 
-    See :func:`theano_rnn.sampling.generate_sentence_part4`.
+    See :func:`theano_rnn.tasks.sampling.generate_sentence_part4`.
     """
     return generate_sentence_part4(
         model, index_to_word, word_to_index, min_length=min_length, rng=rng

@@ -34,8 +34,12 @@ from pathlib import Path
 
 import numpy as np
 
-from theano_rnn.cells import get_cell
-from theano_rnn.models import model_from_config
+from theano_rnn.cells.core import get_cell
+from theano_rnn.models.layout import infer_layout
+from theano_rnn.models.word import model_from_config
+from theano_rnn.errors import CheckpointError
+from theano_rnn.models.bidir import model_from_config as stack_from_config
+from theano_rnn.models.char import CharRNN
 
 __all__ = [
     "FORMAT_VERSION",
@@ -55,14 +59,8 @@ VOCAB_KEY = "__vocab__"
 OPT_PREFIX = "optimizer/"
 EXTRA_PREFIX = "extra/"
 
-_RNN_KEYS = {"U", "V", "W"}
-# checkpoints of theano_rnn.bidir (cloze and sequence classification models)
+# checkpoints of theano_rnn.models.bidir (cloze and sequence classification models)
 _STACK_CLASSES = ("ClozeModel", "SequenceClassifier")
-_GATED_CORE = {"W", "V", "b", "c"}
-
-
-class CheckpointError(ValueError):
-    """A checkpoint is missing, unreadable, or does not fit the model."""
 
 
 @dataclass
@@ -116,7 +114,7 @@ def save(path, model, *, index_to_word=None, metadata=None, extra=None, optimize
 
     Args:
         path: target file; ``.npz`` is *not* appended (unlike ``np.savez``).
-        model: a :class:`~theano_rnn.models.RecurrentLM` (or anything with
+        model: a :class:`~theano_rnn.models.word.RecurrentLM` (or anything with
             ``config()``, ``get_params()`` and ``get_optimizer_state()``).
         index_to_word: the vocabulary in index order (words or characters).
         metadata: JSON-serialisable dict (options, loss history, epoch ...).
@@ -145,75 +143,6 @@ def save(path, model, *, index_to_word=None, metadata=None, extra=None, optimize
     for name, value in (extra or {}).items():
         arrays[EXTRA_PREFIX + name] = np.asarray(value)
     return atomic_savez(path, arrays)
-
-
-def infer_layout(shapes, cell=None):
-    """``(cell name, word_dim, hidden_dim, num_layers)`` from parameter shapes.
-
-    ``shapes`` maps key -> shape.  Raises :class:`CheckpointError` naming the
-    offending key when the layout is not one of the tutorials'.
-    """
-    keys = set(shapes)
-    input_mode = None
-    if _GATED_CORE <= keys and ("E" in keys or "Ux" in keys):
-        C, H = _shape(shapes, "V", 2)
-        n = _shape(shapes, "W", 3)[0]
-        input_mode = "onehot" if "Ux" in keys else "embedding"
-        candidates = [c for c in ("gru", "lstm") if n % get_cell(c).blocks == 0 and n > 0]
-        if cell is not None:
-            cell = get_cell(cell).name
-            if cell == "rnn" or cell not in candidates:
-                held = " or ".join(c.upper() for c in candidates) or "unknown cell"
-                raise CheckpointError(
-                    f"checkpoint holds a {held} (W has {n} gate blocks), not a {cell.upper()}"
-                )
-        elif len(candidates) == 1:
-            cell = candidates[0]
-        elif not candidates:
-            raise CheckpointError(
-                f"key 'W' has {n} gate blocks: not a multiple of 3 (GRU) or 4 (LSTM)"
-            )
-        else:
-            raise CheckpointError(
-                f"key 'W' has {n} gate blocks, which fits both a GRU and an LSTM: "
-                "pass cell='gru' or cell='lstm'"
-            )
-        layers = n // get_cell(cell).blocks
-    elif _RNN_KEYS <= keys:
-        if cell is not None and get_cell(cell).name != "rnn":
-            raise CheckpointError(
-                f"checkpoint holds an RNN (keys U, V, W), not a {get_cell(cell).name.upper()}"
-            )
-        cell = "rnn"
-        H, C = _shape(shapes, "U", 2)
-        W = shapes["W"]
-        layers = 1 if len(W) == 2 else int(W[0])
-    else:
-        raise CheckpointError(
-            f"unrecognised checkpoint layout: keys {sorted(keys)}; expected U, V, W (RNN) "
-            "or E, U, W, V, b, c (GRU/LSTM)"
-        )
-    expected = get_cell(cell).param_shapes(C, H, layers, input_mode)
-    for key, shape in expected.items():
-        if key not in shapes:
-            raise CheckpointError(f"checkpoint is missing key {key!r} for a {cell.upper()}")
-        if tuple(shapes[key]) != tuple(shape):
-            raise CheckpointError(
-                f"key {key!r} has shape {tuple(shapes[key])}, expected {tuple(shape)} for "
-                f"{_article(cell)} {cell.upper()} with word_dim={C}, hidden_dim={H}, num_layers={layers}"
-            )
-    return cell, int(C), int(H), int(layers)
-
-
-def _article(cell):
-    return "an" if cell == "rnn" else "a"
-
-
-def _shape(shapes, key, ndim):
-    shape = tuple(shapes[key])
-    if len(shape) != ndim:
-        raise CheckpointError(f"key {key!r} has shape {shape}, expected {ndim} dimensions")
-    return shape
 
 
 def _open(path):
@@ -302,12 +231,8 @@ def load(path, *, mode=None, cell=None, model_class=None, **overrides):
         )
     config.update(overrides)
     if config.get("class") == "CharRNN" and model_class is None:
-        from theano_rnn.charrnn import CharRNN
-
         model_class = CharRNN
     if stack_model and model_class is None:
-        from theano_rnn.bidir import model_from_config as stack_from_config
-
         build = lambda: stack_from_config(config, params=params, mode=mode)  # noqa: E731
     elif model_class is not None and hasattr(model_class, "from_config"):
         build = lambda: model_class.from_config(config, params=params, mode=mode)  # noqa: E731

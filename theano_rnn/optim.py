@@ -25,6 +25,7 @@ __all__ = [
     "rmsprop_graves",
     "clip_elementwise",
     "OPTIMIZERS",
+    "check_decay",
 ]
 
 
@@ -162,3 +163,13 @@ def clip_elementwise(grads, limit):
 
 
 OPTIMIZERS = ("sgd", "rmsprop", "rmsprop_torch", "adam")
+
+
+def check_decay(decay):
+    try:
+        d = float(decay)
+    except (TypeError, ValueError):
+        raise ValueError(f"decay must be a number in (0, 1), got {decay!r}") from None
+    if not (0.0 < d < 1.0):
+        raise ValueError(f"RMSprop decay must lie in (0, 1), got {decay!r}")
+    return d

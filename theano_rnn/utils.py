@@ -16,7 +16,7 @@ What differs from the original, on purpose:
   graphs.  Missing keys or bad shapes raise :class:`~theano_rnn.io.CheckpointError`.
 * ``gradient_check_theano`` checks the *untruncated* gradient (the original
   set ``bptt_truncate = 1000`` after compiling, which changed nothing) and
-  returns a :class:`~theano_rnn.gradcheck.GradCheckReport` instead of printing.
+  returns a :class:`~theano_rnn.models.gradcheck.GradCheckReport` instead of printing.
 * ``generate_sentence``/``generate_sentences`` (from the notebook) take the
   vocabulary and an explicit ``rng`` instead of using globals and
   ``np.random``.
@@ -29,9 +29,9 @@ import logging
 import numpy as np
 
 from theano_rnn import io
-from theano_rnn.gradcheck import gradient_check
-from theano_rnn.sampling import generate_sentence_part2, generate_sentences_part2
-from theano_rnn.training import train_with_sgd
+from theano_rnn.models.gradcheck import gradient_check
+from theano_rnn.tasks.sampling import generate_sentence_part2, generate_sentences_part2
+from theano_rnn.training.tutorial import train_with_sgd
 
 __all__ = [
     "softmax",
@@ -132,10 +132,10 @@ def load_model_parameters_theano(path, model):
 
 
 def gradient_check_theano(model, x, y, h=0.001, error_threshold=0.01):
-    """The tutorial's gradient check; returns a :class:`~theano_rnn.gradcheck.GradCheckReport`.
+    """The tutorial's gradient check; returns a :class:`~theano_rnn.models.gradcheck.GradCheckReport`.
 
     A model truncated for this sentence is checked through an untruncated
-    copy with the same weights (logged); see :func:`theano_rnn.gradcheck.gradient_check`.
+    copy with the same weights (logged); see :func:`theano_rnn.models.gradcheck.gradient_check`.
     """
     report = gradient_check(model, x, y, h=h, error_threshold=error_threshold, rebuild=True)
     for name in report.parameters:
@@ -156,7 +156,7 @@ def generate_sentence(model, index_to_word, word_to_index, rng=None, max_length=
 
     ``None`` when no ``SENTENCE_END`` comes within ``max_length`` words.
 
-    See :func:`theano_rnn.sampling.generate_sentence_part2`.
+    See :func:`theano_rnn.tasks.sampling.generate_sentence_part2`.
     """
     return generate_sentence_part2(model, index_to_word, word_to_index, rng, max_length=max_length)
 
@@ -164,7 +164,7 @@ def generate_sentence(model, index_to_word, word_to_index, rng=None, max_length=
 def generate_sentences(model, n, index_to_word, word_to_index, rng=None, min_length=7):
     """The notebook's loop: ``n`` sentences of at least ``min_length`` words (word lists).
 
-    See :func:`theano_rnn.sampling.generate_sentences_part2`.
+    See :func:`theano_rnn.tasks.sampling.generate_sentences_part2`.
     """
     return generate_sentences_part2(
         model, n, index_to_word, word_to_index, rng, min_length=min_length

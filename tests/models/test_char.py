@@ -1,0 +1,121 @@
+"""CharRNN (minibatched, time-major) against the NumPy references, per sequence."""
+
+import numpy as np
+import pytest
+
+from legacy_ref import GRUNumpy, LSTMNumpy, RNNNumpy
+from theano_rnn.models.char import CharRNN
+
+C, H, T, B = 7, 4, 6, 3
+RTOL = 1e-10
+
+
+def rel_err(a, b):
+    return float(np.max(np.abs(np.asarray(a) - np.asarray(b))) / max(np.max(np.abs(b)), 1e-300))
+
+
+def batch(seed):
+    rng = np.random.RandomState(seed)
+    return rng.randint(0, C, (T, B)).astype(np.int32), rng.randint(0, C, (T, B)).astype(np.int32)
+
+
+CASES = [("gru", 1, "hard_sigmoid"), ("gru", 2, "sigmoid"), ("lstm", 2, "sigmoid"), ("rnn", 1, None)]
+
+
+@pytest.mark.parametrize("cell,layers,gate", CASES)
+def test_batched_loss_and_gradients_equal_reference_per_sequence(cell, layers, gate):
+    if cell == "rnn":
+        ref = RNNNumpy(C, H, bptt_truncate=-1, rng=np.random.RandomState(1))
+        names = ("U", "V", "W")
+        model = CharRNN(C, "rnn", H, 1, params=ref.get_params())
+    else:
+        ref_cls = GRUNumpy if cell == "gru" else LSTMNumpy
+        ref = ref_cls(C, H, -1, num_layers=layers, gate_activation=gate, rng=np.random.RandomState(1))
+        params = ref.get_params()
+        brng = np.random.RandomState(2)
+        params["b"] = brng.uniform(-0.5, 0.5, params["b"].shape)
+        params["c"] = brng.uniform(-0.5, 0.5, params["c"].shape)
+        ref.set_params(params)
+        names = ("E", "U", "W", "b", "V", "c")
+        model = CharRNN(C, cell, H, layers, input_mode="embedding", gate_activation=gate, params=params)
+    x, y = batch(3)
+    loss, grads = model.loss_and_gradients(x, y, model.zero_states(B))
+    ref_loss = sum(ref.calculate_total_loss([x[:, b]], [y[:, b]]) for b in range(B)) / (T * B)
+    assert abs(loss - ref_loss) / ref_loss <= RTOL
+    ref_grads = None
+    for b in range(B):
+        g = ref.bptt(x[:, b], y[:, b], truncation="none") if cell == "rnn" else ref.bptt(x[:, b], y[:, b])
+        ref_grads = g if ref_grads is None else [a + c for a, c in zip(ref_grads, g)]
+    for name, g_ref in zip(names, ref_grads):
+        assert rel_err(grads[name], g_ref / (T * B)) <= RTOL, name
+
+
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_onehot_input_equals_embedding_times_input_weights(cell):
+    emb = CharRNN(C, cell, H, 2, input_mode="embedding", seed=5)
+    p = emb.get_params()
+    blocks = 3 if cell == "gru" else 4
+    onehot_params = {
+        "Ux": np.stack([p["U"][j] @ p["E"] for j in range(blocks)]),
+        "U": p["U"][blocks:],
+        "W": p["W"], "V": p["V"], "b": p["b"], "c": p["c"],
+    }
+    one = CharRNN(C, cell, H, 2, input_mode="onehot", params=onehot_params)
+    assert one.param_names == ("Ux", "U", "W", "V", "b", "c")
+    x, y = batch(4)
+    l1, g1 = emb.loss_and_gradients(x, y, emb.zero_states(B))
+    l2, g2 = one.loss_and_gradients(x, y, one.zero_states(B))
+    assert l1 == pytest.approx(l2, rel=1e-12)
+    for name in ("W", "V", "b", "c"):
+        assert rel_err(g2[name], g1[name]) <= 1e-10, name
+
+
+def test_state_carried_across_batches_equals_one_long_sequence():
+    model = CharRNN(C, "lstm", H, 2, seed=1)
+    x, y = batch(5)
+    full, _ = model.eval_loss(x, y, model.zero_states(B))
+    first, states = model.eval_loss(x[:3], y[:3], model.zero_states(B))
+    second, _ = model.eval_loss(x[3:], y[3:], states)
+    assert (first + second) / 2 == pytest.approx(full, rel=1e-12)
+    # without the carried state the second half differs
+    alone, _ = model.eval_loss(x[3:], y[3:], model.zero_states(B))
+    assert alone != pytest.approx(second, rel=1e-6)
+
+
+def test_char_rnn_defaults_and_parameter_count():
+    m = CharRNN(65)  # Tiny Shakespeare has 65 symbols
+    assert (m.cell.name, m.num_layers, m.hidden_dim, m.input_mode) == ("lstm", 2, 128, "onehot")
+    # char-rnn reports 240,321 with Torch's two biases per gate; we keep one
+    assert m.num_params() == 240321 - 2 * 4 * 128
+    p = m.get_params()
+    assert np.abs(p["W"]).max() <= 0.08
+    np.testing.assert_array_equal(p["b"][1], 1.0)  # forget-gate bias, layer 1
+    np.testing.assert_array_equal(p["b"][5], 1.0)  # layer 2
+    assert list(m.get_optimizer_state())[:2] == ["mUx", "mU"]
+    with pytest.raises(ValueError, match="dropout"):
+        CharRNN(65, dropout=1.0)
+    with pytest.raises(ValueError, match="unknown cell"):
+        CharRNN(65, cell="transformer")
+
+
+def test_training_step_clips_and_dropout_is_reproducible():
+    x, y = batch(6)
+    a = CharRNN(C, "gru", H, 2, dropout=0.3, seed=2)
+    b = CharRNN(C, "gru", H, 2, dropout=0.3, seed=2)
+    la = [a.train_step(x, y, 0.01, a.zero_states(B), rng=np.random.default_rng(9))[0] for _ in range(3)]
+    lb = [b.train_step(x, y, 0.01, b.zero_states(B), rng=np.random.default_rng(9))[0] for _ in range(3)]
+    assert la == lb
+    with pytest.raises(ValueError, match="rng"):
+        a.train_step(x, y, 0.01, a.zero_states(B))
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+def test_fused_gate_step_equals_the_shared_layer_step(cell):
+    plain = CharRNN(C, cell, H, 2, seed=3)
+    fused = CharRNN(C, cell, H, 2, params=plain.get_params(), fused_gates=True)
+    x, y = batch(8)
+    l1, g1 = plain.loss_and_gradients(x, y, plain.zero_states(B))
+    l2, g2 = fused.loss_and_gradients(x, y, fused.zero_states(B))
+    assert l1 == pytest.approx(l2, rel=1e-12)
+    for name in plain.param_names:
+        assert rel_err(g2[name], g1[name]) <= 1e-10, name

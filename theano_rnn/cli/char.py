@@ -1,0 +1,859 @@
+"""Karpathy's char-rnn on the command line: ``train-char``, ``sample-char`` and ``plot``.
+
+``theano-rnn train-char [--corpus FILE ...]``
+    ``train.lua``: a character-level language model (default 2 x 128 LSTM,
+    seq_length 50, batch 50, RMSprop 2e-3) on a UTF-8 text, checkpointed
+    every ``--eval-val-every`` iterations.  With no ``--corpus`` it trains on
+    Python's own standard-library source (Karpathy's "Linux source"
+    experiment, in Python) with small defaults and a time budget, so the whole
+    command, compilation included, ends in about a minute and prints a sample.
+``theano-rnn sample-char CKPT``
+    ``sample.lua``: stream characters from a checkpoint.
+``theano-rnn plot CKPT``
+    A PNG of the training and validation loss stored in a checkpoint
+    (needs the optional ``plot`` extra: ``pip install 'theano_rnn[plot]'``).
+
+This module is self-contained: :func:`add_commands` registers the three
+sub-commands on any ``argparse`` sub-parser collection and :func:`run`
+executes parsed arguments, returning the exit status.  :func:`main` is a
+standalone entry point (``python -m theano_rnn.cli.char``).
+
+Conventions (those of :mod:`theano_rnn.cli.word`): errors are one line
+``theano-rnn: error: ...`` on stderr; exit status 2 for command-line usage
+errors, 1 for everything else, 130 after Ctrl-C; nothing is written when the
+input is bad (an existing ``--output`` stays byte-identical).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from theano_rnn import __version__, io
+from theano_rnn.data import corpora
+from theano_rnn.data.chars import CharLoader, CharVocab, load_corpus, read_chars, read_poems_json
+from theano_rnn.errors import DataError
+from theano_rnn.errors import CheckpointError
+from theano_rnn.cli.util import StopFlag, add_common_options, command_parser
+from theano_rnn.errors import CLIError
+from theano_rnn.cli.util import check_mode as _check_mode
+from theano_rnn.cli.util import check_output as _check_output
+from theano_rnn.cli.util import float_in as _float_in
+from theano_rnn.cli.util import int_at_least as _int_at_least
+from theano_rnn.cli.util import progress_bar_done, run_handler, standalone_main
+from theano_rnn.cli.util import seed_type as _seed
+
+__all__ = [
+    "COMMANDS",
+    "CHAR_DEFAULTS",
+    "EMBEDDED_CHAR_DEFAULTS",
+    "add_commands",
+    "run",
+    "main",
+    "is_char_checkpoint",
+    "route_argv",
+    "python_source_corpus",
+]
+
+PROG = "theano-rnn"
+COMMANDS = ("train-char", "sample-char", "plot")
+CELLS = ("rnn", "gru", "lstm")
+
+log = logging.getLogger("theano_rnn.cli.char")
+
+python_source_corpus = corpora.python_source_corpus
+
+#: char-rnn's ``train.lua`` defaults (used with ``--corpus``).
+CHAR_DEFAULTS = {
+    "cell": "lstm",
+    "num_layers": 2,
+    "hidden_dim": 128,
+    "input": "onehot",
+    "dropout": 0.0,
+    "gate_activation": "sigmoid",
+    "seq_length": 50,
+    "batch_size": 50,
+    "min_freq": 1,
+    "train_frac": 0.95,
+    "val_frac": 0.05,
+    "optimizer": "rmsprop",
+    "learning_rate": 2e-3,
+    "decay_rate": 0.95,
+    "learning_rate_decay": 0.97,
+    "learning_rate_decay_after": 10,
+    "grad_clip": 5.0,
+    "max_epochs": 50.0,
+    "eval_val_every": 1000,
+    "seed": 123,
+    "time_budget": None,
+    "samples": 0,
+    "prime": "",
+    "temperature": 1.0,
+    "encoding": "utf-8",
+}
+
+#: Defaults without ``--corpus``: the standard library's source, a model small
+#: enough to learn something in the time budget on two CPU cores.
+EMBEDDED_CHAR_DEFAULTS = dict(
+    CHAR_DEFAULTS,
+    hidden_dim=128,
+    num_layers=1,
+    batch_size=50,
+    seq_length=50,
+    learning_rate=1e-2,
+    eval_val_every=50,
+    time_budget=40.0,
+    samples=500,
+    prime="def ",
+    corpus_chars=corpora.PYTHON_SOURCE_MAX_CHARS,
+)
+
+#: options that define the model; with --init-from they come from the checkpoint
+MODEL_KEYS = ("cell", "num_layers", "hidden_dim", "input", "dropout", "gate_activation",
+              "optimizer", "decay_rate", "grad_clip")
+#: options that define the data; with --init-from they default to the checkpoint's
+DATA_KEYS = ("corpus", "encoding", "min_freq", "batch_size", "seq_length", "train_frac",
+             "val_frac", "corpus_chars")
+#: CharTrainOptions fields; with --init-from they default to the checkpoint's
+TRAIN_KEYS = ("learning_rate", "learning_rate_decay", "learning_rate_decay_after", "max_epochs",
+              "eval_val_every", "seed")
+
+
+# --------------------------------------------------------------------------- types
+
+
+_POSITIVE = _int_at_least(1)
+_NONNEG = _int_at_least(0)
+_POS_FLOAT = _float_in(0, None, what="value")
+_NONNEG_FLOAT = _float_in(0, None, lo_open=False, what="value")
+_FRACTION = _float_in(0, 1, lo_open=False, hi_open=False, what="fraction")
+
+
+# -------------------------------------------------------------------------- parser
+
+
+def _add_common(p, mode=True):
+    add_common_options(p, mode=mode, blas_note="; these small matrix products run several "
+                                               "times faster on one thread")
+
+
+TRAIN_DESCRIPTION = f"""\
+Train a character-level language model (Karpathy's char-rnn, train.lua).
+
+With --corpus the defaults are char-rnn's: 2-layer LSTM, hidden 128, one-hot
+input, seq_length 50, batch_size 50, RMSprop lr 2e-3 (alpha 0.95), learning
+rate x0.97 per epoch after epoch 10, element-wise gradient clip 5, dropout 0,
+train/val 0.95/0.05, validation every 1000 iterations, 50 epochs, seed 123.
+Text files are read as UTF-8 characters (--encoding to change); .json files
+are chinese-poetry poem lists (one poem per blank-line-separated block); several
+files are joined with blank lines.  --min-freq N folds characters seen fewer
+than N times into one unknown symbol (Chinese corpora).
+
+Without --corpus it trains on Python's own standard-library source (no
+download; Karpathy's "Linux source" experiment in Python form): the first
+{corpora.PYTHON_SOURCE_MAX_CHARS:,} characters of the stdlib's top-level modules, a 1 x 128 LSTM,
+lr 1e-2, validation every 50 iterations, --time-budget 40 (training time), then
+a 500-character sample primed with "def " -- under a minute on two CPU cores with
+a warm PyTensor cache, about a minute and a half on a fresh machine (compiling).
+
+Checkpoints (--output, default cv/<corpus>_<cell>.npz) are written atomically at
+every validation and at the end; the best validation loss is kept beside it as
+<name>_best.npz.  --init-from CKPT continues a run exactly (weights, RMSprop
+caches, hidden states, batch position, learning rate, loss history); it writes
+back to CKPT unless --output is given.  Ctrl-C stops after the current
+iteration, saves a checkpoint and exits with status 130 (Ctrl-C twice aborts
+without saving).  A NaN loss, or a loss above 3x the first one, stops training
+with status 1 and keeps the last good checkpoint.
+"""
+
+
+def add_commands(subparsers):
+    """Register ``train-char``, ``sample-char`` and ``plot`` on ``subparsers``.
+
+    ``subparsers`` is what ``ArgumentParser.add_subparsers()`` returned.
+    Each sub-parser gets ``set_defaults(char_command=NAME)``; pass the parsed
+    namespace to :func:`run`.
+    """
+    fmt = argparse.RawDescriptionHelpFormatter
+
+    # ---- train-char
+    t = subparsers.add_parser(
+        "train-char", help="train a character-level model (char-rnn); default: on Python's "
+                           "own source in about a minute",
+        description=TRAIN_DESCRIPTION, formatter_class=fmt,
+    )
+    t.add_argument("--corpus", nargs="+", action="extend", default=None, metavar="PATH",
+                   help="UTF-8 text file(s), or chinese-poetry .json files (default: the "
+                        "Python standard library's source)")
+    t.add_argument("--encoding", default=None, metavar="ENC",
+                   help="text encoding of the corpus files (default utf-8)")
+    t.add_argument("--corpus-chars", type=_POSITIVE, default=None, metavar="N",
+                   help="without --corpus: characters of stdlib source to use "
+                        f"(default {corpora.PYTHON_SOURCE_MAX_CHARS})")
+    t.add_argument("--cell", choices=CELLS, default=None, help="recurrent cell (default lstm)")
+    t.add_argument("--num-layers", type=_POSITIVE, default=None, metavar="L",
+                   help="stacked layers (default 2; 1 without --corpus)")
+    t.add_argument("--hidden-dim", "--rnn-size", type=_POSITIVE, default=None, metavar="H",
+                   help="hidden units per layer, char-rnn's rnn_size (default 128)")
+    t.add_argument("--input", choices=("onehot", "embedding"), default=None,
+                   help="input layer: onehot (char-rnn, default) or embedding (gru/lstm only)")
+    t.add_argument("--dropout", type=_float_in(0, 1, lo_open=False, what="dropout"), default=None,
+                   metavar="P", help="dropout between layers and before the output (default 0)")
+    t.add_argument("--gate-activation", choices=("sigmoid", "hard_sigmoid"), default=None,
+                   help="gate nonlinearity of gru/lstm (default sigmoid)")
+    t.add_argument("--seq-length", type=_POSITIVE, default=None, metavar="T",
+                   help="characters per sequence, the truncated-BPTT length (default 50)")
+    t.add_argument("--batch-size", type=_POSITIVE, default=None, metavar="B",
+                   help="parallel sequences per batch (default 50)")
+    t.add_argument("--min-freq", type=_POSITIVE, default=None, metavar="N",
+                   help="characters seen fewer than N times map to an unknown symbol (default 1)")
+    t.add_argument("--train-frac", type=_FRACTION, default=None, metavar="F",
+                   help="fraction of the batches for training (default 0.95)")
+    t.add_argument("--val-frac", type=_FRACTION, default=None, metavar="F",
+                   help="fraction for validation (default 0.05; the rest is the test split)")
+    t.add_argument("--optimizer", choices=("rmsprop", "adam"), default=None,
+                   help="rmsprop (Torch's, default) or adam")
+    t.add_argument("--learning-rate", type=_POS_FLOAT, default=None, metavar="LR",
+                   help="learning rate (default 2e-3; 1e-2 without --corpus); with --init-from "
+                        "it replaces the checkpoint's current (decayed) rate")
+    t.add_argument("--decay-rate", type=_float_in(0, 1, what="decay rate"), default=None,
+                   metavar="A", help="RMSprop alpha (default 0.95)")
+    t.add_argument("--learning-rate-decay", type=_float_in(0, 1, hi_open=False,
+                                                          what="learning rate decay"),
+                   default=None, metavar="D",
+                   help="multiply the learning rate by D after each epoch (default 0.97)")
+    t.add_argument("--learning-rate-decay-after", type=_NONNEG, default=None, metavar="E",
+                   help="start decaying after epoch E (default 10)")
+    t.add_argument("--grad-clip", type=_NONNEG_FLOAT, default=None, metavar="C",
+                   help="clip each gradient entry to [-C, C] (default 5; 0 = off)")
+    t.add_argument("--max-epochs", type=_POS_FLOAT, default=None, metavar="E",
+                   help="epochs to train in all (default 50; fractions allowed)")
+    t.add_argument("--max-iterations", type=_POSITIVE, default=None, metavar="N",
+                   help="stop after N more iterations (a checkpoint is saved)")
+    t.add_argument("--time-budget", type=_POS_FLOAT, default=None, metavar="SECONDS",
+                   help="stop cleanly after training this long (wall clock from the first "
+                        "iteration, so compilation is not counted), evaluate, save a "
+                        "checkpoint and finish normally (default: none; 40 without --corpus)")
+    t.add_argument("--eval-val-every", type=_POSITIVE, default=None, metavar="N",
+                   help="validate and checkpoint every N iterations (default 1000; 50 without "
+                        "--corpus)")
+    t.add_argument("--seed", type=_seed, default=None, metavar="S",
+                   help="seed of the initial weights, dropout masks and the final sample "
+                        "(default 123)")
+    t.add_argument("--output", "-o", default=None, metavar="PATH",
+                   help="checkpoint to write (default cv/<corpus>_<cell>.npz, or the "
+                        "--init-from file); the best one goes to <name>_best.npz")
+    t.add_argument("--init-from", default=None, metavar="CKPT",
+                   help="continue training this checkpoint exactly (model, optimizer, data "
+                        "position; corpus and data options default to the checkpoint's)")
+    t.add_argument("--cache-dir", default=None, metavar="DIR",
+                   help="where to cache the preprocessed corpus (default: beside it, else "
+                        "~/.cache/theano_rnn)")
+    t.add_argument("--samples", type=_NONNEG, default=None, metavar="N",
+                   help="characters to sample and print after training (default 0; 500 "
+                        "without --corpus)")
+    t.add_argument("--prime", default=None, metavar="TEXT",
+                   help="prime text of that sample (default none; 'def ' without --corpus)")
+    t.add_argument("--temperature", type=_POS_FLOAT, default=None, metavar="T",
+                   help="sampling temperature of that sample (default 1.0)")
+    _add_common(t)
+    t.set_defaults(char_command="train-char")
+
+    # ---- sample-char
+    s = subparsers.add_parser(
+        "sample-char", help="stream characters sampled from a char-rnn checkpoint",
+        formatter_class=fmt,
+        description=(
+            "Sample characters from a char-rnn checkpoint (sample.lua) and stream them to\n"
+            "stdout as they are produced.  The prime text is fed through the model first\n"
+            "and printed; without one the first character is drawn uniformly.\n\n"
+            "Prime characters missing from the checkpoint's vocabulary map to its unknown\n"
+            "symbol (--prime-policy unknown, the default; an error when the vocabulary has\n"
+            "no unknown symbol) or are refused (--prime-policy error).  A prime with no\n"
+            "character in the vocabulary is always an error."
+        ),
+    )
+    s.add_argument("checkpoint", metavar="CKPT", help="a checkpoint written by train-char")
+    s.add_argument("--length", type=_NONNEG, default=2000, metavar="N",
+                   help="characters to generate after the prime (default 2000)")
+    s.add_argument("--temperature", "-t", type=_POS_FLOAT, default=1.0, metavar="T",
+                   help="divide the log-probabilities by T: lower is more conservative "
+                        "(default 1.0)")
+    s.add_argument("--prime", default="", metavar="TEXT", help="text to start from (default none)")
+    s.add_argument("--prime-policy", choices=("unknown", "error"), default="unknown",
+                   help="prime characters outside the vocabulary: map to the unknown symbol "
+                        "(default) or refuse")
+    s.add_argument("--seed", type=_seed, default=123, metavar="S",
+                   help="random seed (default 123, as sample.lua)")
+    s.add_argument("--argmax", action="store_true",
+                   help="always take the most likely character (char-rnn's -sample 0)")
+    s.add_argument("--stop", default=None, metavar="STRING",
+                   help="stop once the generated text contains STRING (printed)")
+    _add_common(s)
+    s.set_defaults(char_command="sample-char")
+
+    # ---- plot
+    p = subparsers.add_parser(
+        "plot", help="PNG of the training/validation loss of a checkpoint (needs matplotlib)",
+        description="Plot the loss history stored in a checkpoint: training loss per "
+                    "iteration (raw and smoothed) and validation loss, against the "
+                    "iteration (char-rnn checkpoints; word-level checkpoints plot their loss "
+                    "against the examples seen).  Needs matplotlib: "
+                    "pip install 'theano_rnn[plot]'.",
+    )
+    p.add_argument("checkpoint", metavar="CKPT", help="a .npz checkpoint")
+    p.add_argument("-o", "--output", default=None, metavar="PNG",
+                   help="image to write (default <CKPT stem>_loss.png beside it)")
+    p.add_argument("--smooth", type=_POSITIVE, default=None, metavar="N",
+                   help="moving-average window of the training curve (default: 1/50 of the "
+                        "iterations, at least 1)")
+    p.add_argument("--dpi", type=_POSITIVE, default=120, help="resolution (default 120)")
+    _add_common(p, mode=False)
+    p.set_defaults(char_command="plot")
+    return subparsers
+
+
+def build_parser():
+    """A parser with only the char commands (for :func:`main`)."""
+    return command_parser("char-rnn commands of theano-rnn.", add_commands, __version__)
+
+
+# ------------------------------------------------------------------------ helpers
+
+
+def is_char_checkpoint(path) -> bool:
+    """Whether ``path`` is a checkpoint written by ``train-char`` (reads only its metadata)."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            if io.META_KEY not in z.files:
+                return False
+            meta = json.loads(str(z[io.META_KEY][()]))
+    except Exception:  # noqa: BLE001 -- any unreadable file is "not a char checkpoint"
+        return False
+    if not isinstance(meta, dict):
+        return False
+    model = meta.get("model") if isinstance(meta.get("model"), dict) else {}
+    metadata = meta.get("metadata") if isinstance(meta.get("metadata"), dict) else {}
+    return model.get("class") == "CharRNN" or metadata.get("kind") == "char"
+
+
+def route_argv(argv):
+    """``sample``/``generate`` of a char checkpoint becomes ``sample-char``.
+
+    Returns a new list: if the command (the first argument not starting with
+    ``-``) is ``sample`` or ``generate`` and one of the following arguments
+    names an existing char checkpoint (:func:`is_char_checkpoint`), that
+    command is replaced by ``sample-char``; otherwise ``argv`` unchanged.
+    """
+    argv = list(argv)
+    idx = next((i for i, a in enumerate(argv) if not a.startswith("-")), None)
+    if idx is None or argv[idx] not in ("sample", "generate"):
+        return argv
+    for a in argv[idx + 1:]:
+        if not a.startswith("-") and os.path.isfile(a) and is_char_checkpoint(a):
+            argv[idx] = "sample-char"
+            break
+    return argv
+
+
+def _best_path(output):
+    p = Path(output)
+    return p.with_name(p.stem + "_best" + (p.suffix or ".npz"))
+
+
+def _corpus_stem(paths):
+    if not paths:
+        return "python_stdlib"
+    p = Path(paths[0])
+    stem = p.stem or "corpus"
+    if stem == "input" and p.parent.name:  # char-rnn's data/<name>/input.txt
+        stem = p.parent.name
+    return stem
+
+
+# ---------------------------------------------------------------------- train-char
+
+
+def _resolve_train(args, stored):
+    """Settings: flag > checkpoint (``stored``) > defaults; returns (settings, sources)."""
+    embedded = args.corpus is None and (not stored or stored.get("corpus") is None)
+    table = EMBEDDED_CHAR_DEFAULTS if embedded else CHAR_DEFAULTS
+    s, sources = {}, {}
+    keys = set(CHAR_DEFAULTS) | {"corpus", "corpus_chars"}
+    for key in sorted(keys):
+        flag = getattr(args, key, None)
+        if flag is not None:
+            s[key], sources[key] = flag, "flag"
+        elif stored and key in stored and (key in MODEL_KEYS or key in DATA_KEYS or key in TRAIN_KEYS):
+            s[key], sources[key] = stored[key], "checkpoint"
+        else:
+            s[key], sources[key] = table.get(key), "default"
+    s["embedded"] = embedded
+    if embedded and args.corpus_chars is None and not stored:
+        s["corpus_chars"] = EMBEDDED_CHAR_DEFAULTS["corpus_chars"]
+    if not embedded:
+        s["corpus_chars"] = None
+    return s, sources
+
+
+def _read_text(paths, encoding):
+    """The corpus text of several files (``.json``: chinese-poetry poems)."""
+    parts, group = [], []
+
+    def flush():
+        if group:
+            parts.append(read_poems_json(list(group)))
+            group.clear()
+
+    for p in paths:
+        if str(p).lower().endswith(".json"):
+            group.append(p)
+            continue
+        flush()
+        parts.append(read_chars(p, encoding))
+    flush()
+    if len(parts) == 1:
+        return parts[0]
+    return "\n".join(part.rstrip("\n") + "\n" for part in parts)
+
+
+def _load_data(s):
+    """``(vocab, loader, n_chars, description)`` for the resolved settings."""
+    fractions = (s["train_frac"], s["val_frac"])
+    if s["train_frac"] + s["val_frac"] > 1 + 1e-9:
+        raise CLIError(f"--train-frac {s['train_frac']} + --val-frac {s['val_frac']} exceed 1",
+                       status=2)
+    if s["train_frac"] <= 0:
+        raise CLIError("--train-frac must be > 0", status=2)
+    if s["embedded"]:
+        text = corpora.python_source_corpus(max_chars=s["corpus_chars"])
+        desc = f"{corpora.PYTHON_SOURCE_CORPUS_NAME}, {len(text):,} characters"
+    elif len(s["corpus"]) == 1 and not str(s["corpus"][0]).lower().endswith(".json"):
+        vocab, loader = load_corpus(
+            s["corpus"][0], batch_size=s["batch_size"], seq_length=s["seq_length"],
+            min_freq=s["min_freq"], encoding=s["encoding"], cache_dir=s["cache_dir"],
+            split_fractions=fractions,
+        )
+        return vocab, loader, loader.n_chars, f"{s['corpus'][0]}, {loader.n_chars:,} characters"
+    else:
+        text = _read_text(s["corpus"], s["encoding"])
+        desc = f"{len(s['corpus'])} files, {len(text):,} characters"
+    vocab = CharVocab.from_text(text, min_freq=s["min_freq"])
+    loader = CharLoader(text, vocab, s["batch_size"], s["seq_length"], fractions)
+    return vocab, loader, len(text), desc
+
+
+def _stored_settings(path):
+    """The settings recorded by train-char in a checkpoint, or ``{}``."""
+    meta = io.read_metadata(path)
+    if not meta:
+        raise CheckpointError(f"{path} has no metadata: it was not written by train-char")
+    md = meta.get("metadata", {}) if isinstance(meta.get("metadata"), dict) else {}
+    if md.get("kind") != "char":
+        raise CheckpointError(f"{path} is not a char-rnn checkpoint (use theano-rnn train "
+                              "--init-from for word-level models)")
+    stored = dict(md.get("options") or {})
+    model = meta.get("model", {})
+    stored.update({
+        "cell": model.get("cell"), "num_layers": model.get("num_layers"),
+        "hidden_dim": model.get("hidden_dim"), "input": model.get("input_mode"),
+        "dropout": model.get("dropout"), "gate_activation": model.get("gate_activation"),
+        "optimizer": model.get("optimizer"), "decay_rate": model.get("decay_rate"),
+        "grad_clip": model.get("grad_clip"),
+    })
+    stored.update(md.get("train_options", {}))
+    loader = md.get("loader", {})
+    stored.update({k: loader[k] for k in ("batch_size", "seq_length") if k in loader})
+    if "corpus" not in stored:
+        stored["corpus"] = "unknown"
+    return stored
+
+
+def _check_resume_flags(args, stored, path):
+    for key in MODEL_KEYS:
+        want = getattr(args, key, None)
+        have = stored.get(key)
+        if want is not None and have is not None and want != have:
+            flag = "--" + key.replace("_", "-")
+            raise CLIError(f"{flag} {want} does not match the checkpoint {path} ({key}={have}); "
+                           "leave it out to continue that model")
+    if args.corpus is None and stored.get("corpus") == "unknown":
+        raise CLIError(f"{path} does not record its corpus: pass --corpus")
+
+
+class _StopFlag(StopFlag):
+    """SIGINT handling: the first Ctrl-C asks for a clean stop, the second aborts."""
+
+    message = ("Ctrl-C: stopping after this iteration and saving a checkpoint "
+               "(Ctrl-C again to abort without saving)")
+    logger = log
+
+
+def _final_eval(trainer):
+    """Validate the current model (if not done at this iteration), keep the best, save."""
+    if trainer.val_losses and trainer.val_losses[-1][0] == trainer.iteration:
+        return trainer.save()
+    val = trainer.evaluate("val")
+    if val is not None:
+        trainer.val_losses.append((trainer.iteration, val))
+        log.info("iteration %d (epoch %.2f): val loss %.4f (perplexity %.2f)",
+                 trainer.iteration, trainer.epoch, val, math.exp(min(val, 700)))
+        if trainer.best_val_loss is None or val < trainer.best_val_loss:
+            trainer.best_val_loss = val
+            if trainer.best_path:
+                trainer.save(trainer.best_path)
+    return trainer.save()
+
+
+def _train_char(args, show_progress, t_start):
+    from theano_rnn.models.char import CharRNN
+    from theano_rnn.tasks.charlm.trainer import CharTrainer, CharTrainOptions
+    from theano_rnn.tasks.sampling import sample_chars
+
+    mode = _check_mode(args.mode or "C")
+    stored = {}
+    if args.init_from is not None:
+        if not Path(args.init_from).is_file():
+            raise CLIError(f"--init-from {args.init_from}: no such checkpoint")
+        stored = _stored_settings(args.init_from)
+        _check_resume_flags(args, stored, args.init_from)
+    s, sources = _resolve_train(args, stored)
+    s["cache_dir"] = args.cache_dir
+    s["mode"] = mode
+    if s["input"] == "embedding" and s["cell"] == "rnn":
+        raise CLIError("--input embedding needs a gated cell (--cell gru or lstm)", status=2)
+    if s["prime"] and s["samples"] == 0 and args.prime is not None:
+        log.warning("--prime has no effect without --samples N")
+    if args.cache_dir is not None and not Path(args.cache_dir).is_dir():
+        raise CLIError(f"--cache-dir {args.cache_dir}: no such directory")
+
+    output = args.output or args.init_from
+    make_default_dir = False
+    if output is None:
+        output = str(Path("cv") / f"{_corpus_stem(s['corpus'])}_{s['cell']}.npz")
+        make_default_dir = not Path("cv").exists()
+        if Path("cv").exists():
+            _check_output(output)
+    else:
+        _check_output(output)
+    best = _best_path(output)
+    if args.init_from is not None and Path(args.init_from).resolve() == best.resolve():
+        raise CLIError(f"--init-from {args.init_from} is the best-checkpoint file of --output "
+                       f"{output}; pass another --output", status=2)
+
+    vocab, loader, n_chars, desc = _load_data(s)
+    log.info("Corpus: %s; vocabulary of %d characters%s", desc, len(vocab),
+             f" (unknown symbol {vocab.unknown!r})" if vocab.unknown is not None else "")
+
+    options = CharTrainOptions(
+        learning_rate=s["learning_rate"], learning_rate_decay=s["learning_rate_decay"],
+        learning_rate_decay_after=s["learning_rate_decay_after"], max_epochs=s["max_epochs"],
+        eval_val_every=s["eval_val_every"], seed=s["seed"],
+    )
+    if args.init_from is not None:
+        trainer = CharTrainer.resume(args.init_from, loader, vocab, mode=mode,
+                                     checkpoint_path=output, best_path=best, options=options)
+        if args.learning_rate is not None:
+            log.info("learning rate set to %g (the checkpoint had %g)", args.learning_rate,
+                     trainer.learning_rate)
+            trainer.learning_rate = float(args.learning_rate)
+        log.info("Continuing %r from %s at iteration %d (epoch %.2f)", trainer.model,
+                 args.init_from, trainer.iteration, trainer.epoch)
+    else:
+        model = CharRNN(
+            len(vocab), s["cell"], s["hidden_dim"], s["num_layers"], input_mode=s["input"],
+            dropout=s["dropout"], gate_activation=s["gate_activation"], optimizer=s["optimizer"],
+            decay_rate=s["decay_rate"], grad_clip=s["grad_clip"], seed=s["seed"], mode=mode,
+        )
+        trainer = CharTrainer(model, vocab, loader, options, checkpoint_path=output,
+                              best_path=best)
+    if trainer.iteration >= trainer.total_iterations:
+        raise CLIError(f"{args.init_from} has already trained {trainer.epoch:g} epochs "
+                       f"(iteration {trainer.iteration}); pass a larger --max-epochs to continue")
+
+    recorded = {k: v for k, v in s.items() if k != "cache_dir"}
+    recorded.update({
+        "sources": sources, "init_from": args.init_from, "output": str(output),
+        "max_iterations": args.max_iterations, "corpus_characters": n_chars,
+        "corpus_name": corpora.PYTHON_SOURCE_CORPUS_NAME if s["embedded"] else None,
+        "python_version": sys.version.split()[0] if s["embedded"] else None,
+        "theano_rnn_version": __version__,
+    })
+    if stored:
+        recorded["resumed_from"] = stored.get("resumed_from", []) + [str(args.init_from)]
+    trainer.metadata = recorded
+    model = trainer.model
+    log.info("Model %r: %s parameters, %s, lr %g; %d iterations per epoch (%d train / %d val "
+             "batches of %d x %d)", model, f"{model.num_params():,}", model.optimizer,
+             trainer.learning_rate, trainer.ntrain, trainer.ntrain, loader.num_batches("val"),
+             loader.seq_length, loader.batch_size)
+    if make_default_dir:
+        Path("cv").mkdir(parents=True, exist_ok=True)
+        _check_output(output)
+
+    total = trainer.total_iterations
+    if args.max_iterations is not None:
+        total = min(total, trainer.iteration + args.max_iterations)
+    budget = s["time_budget"]
+    start_iter = trainer.iteration
+    state = {"first": True, "budget_hit": False}
+    bar = None
+    if show_progress:
+        from theano_rnn.training.tutorial import ProgressBar
+
+        bar = ProgressBar(total, label="train-char")
+        bar.update(start_iter)
+    stop = _StopFlag()
+
+    chars_per_batch = loader.batch_size * loader.seq_length
+
+    def progress(i, _total, loss, _cps):
+        now = time.monotonic()
+        if state["first"]:
+            state.update(first=False, t_first=now, i_first=i)
+            stop.training = True  # from now on Ctrl-C means "save and stop"
+            log.info("First iteration done %.1f s after start (compilation included); "
+                     "Ctrl-C saves a checkpoint and stops", now - t_start)
+        state["t_last"], state["i_last"] = now, i
+        if bar is not None:
+            fields = {"loss": float(loss)}
+            if i > state["i_first"] and now > state["t_first"]:  # compilation excluded
+                cps = (i - state["i_first"]) * chars_per_batch / (now - state["t_first"])
+                fields["chars/s"] = int(round(cps))
+            bar.update(i, **fields)
+
+    def should_stop():
+        if stop.requested:
+            return True
+        # the budget counts training time: from the end of the first iteration
+        # (compilation excluded), so a cold compile cache still trains
+        if budget is not None and not state["first"] and time.monotonic() - state["t_first"] >= budget:
+            state["budget_hit"] = True
+            return True
+        return False
+
+    log.info("Training%s; checkpoint %s (best: %s)",
+             f" for at most {budget:g} s" if budget else "", output, best)
+    with progress_bar_done(bar), stop:
+        result = trainer.run(max_iterations=args.max_iterations, progress=progress,
+                             should_stop=should_stop)
+        stop.training = False
+    elapsed = time.monotonic() - t_start
+
+    if result.reason in ("nan", "exploded"):
+        what = ("the loss became NaN" if result.reason == "nan" else
+                "the loss exploded (more than 3x the first loss)")
+        if result.checkpoint:
+            kept = (f"the last good checkpoint {result.checkpoint} (iteration "
+                    f"{_saved_iteration(result.checkpoint)}) is kept")
+        elif args.init_from is not None:
+            kept = f"nothing was saved; {args.init_from} is unchanged"
+        else:
+            kept = "nothing was saved"
+        raise CLIError(f"training stopped at iteration {result.iteration + 1}: {what}; "
+                       f"{kept}; try a lower --learning-rate or --grad-clip")
+    if stop.requested:
+        print(f"{PROG}: interrupted at iteration {trainer.iteration}; checkpoint saved to "
+              f"{result.checkpoint} (continue with --init-from {result.checkpoint})",
+              file=sys.stderr)
+        return 130
+    if state["budget_hit"]:
+        log.info("Time budget of %g s reached at iteration %d (epoch %.2f)", budget,
+                 trainer.iteration, trainer.epoch)
+    checkpoint = result.checkpoint
+    if result.reason != "done" or checkpoint is None:
+        checkpoint = _final_eval(trainer)
+    done_here = trainer.iteration - start_iter
+    cps = None
+    if not state["first"] and state["i_last"] > state["i_first"]:
+        cps = ((state["i_last"] - state["i_first"]) * chars_per_batch
+               / max(state["t_last"] - state["t_first"], 1e-9))
+    log.info(
+        "Trained %d iterations (now %d, epoch %.2f) in %.1f s; %s chars/s after the first "
+        "iteration; last train loss %s, best val loss %s; checkpoint %s%s",
+        done_here, trainer.iteration, trainer.epoch, elapsed,
+        f"{cps:,.0f}" if cps else "-",
+        f"{trainer.train_losses[-1][1]:.4f}" if trainer.train_losses else "-",
+        f"{trainer.best_val_loss:.4f}" if trainer.best_val_loss is not None else "-",
+        checkpoint, f", best {best}" if best.exists() else "",
+    )
+    if s["samples"]:
+        _stream_sample(model, vocab, s["samples"], prime=s["prime"] or "",
+                       temperature=s["temperature"], seed=s["seed"], sample_chars=sample_chars)
+    return 0
+
+
+def _saved_iteration(path):
+    try:
+        return io.read_metadata(path)["metadata"]["trainer"]["iteration"]
+    except (CheckpointError, KeyError, TypeError):
+        return "?"
+
+
+def _write_out(text):
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def _stream_sample(model, vocab, length, *, prime, temperature, seed, sample_chars,
+                   argmax=False, stop=None, prime_policy="unknown"):
+    text = sample_chars(model, vocab, length, prime=prime, temperature=temperature,
+                        argmax=argmax, rng=np.random.RandomState(seed), stop=stop,
+                        on_text=_write_out, prime_policy=prime_policy)
+    if not text.endswith("\n"):
+        _write_out("\n")
+    return text
+
+
+# --------------------------------------------------------------------- sample-char
+
+
+def _sample_char(args, show_progress, t_start):
+    from theano_rnn.tasks.sampling import sample_chars
+
+    mode = _check_mode(args.mode or "C")
+    path = args.checkpoint
+    if not Path(path).is_file():
+        raise CLIError(f"no such checkpoint: {path}")
+    if not is_char_checkpoint(path):
+        raise CLIError(f"{path} is not a char-rnn checkpoint (for word-level models use "
+                       f"'{PROG} generate {path}')")
+    ck = io.load(path, mode=mode)
+    if ck.index_to_word is None:
+        raise CLIError(f"{path} stores no vocabulary")
+    md = ck.metadata if isinstance(ck.metadata, dict) else {}
+    vocab = CharVocab.from_list(ck.index_to_word, unknown=md.get("vocab_unknown"))
+    log.info("Sampling %d characters from %r (temperature %g%s, seed %d)", args.length,
+             ck.model, args.temperature, ", argmax" if args.argmax else "", args.seed)
+    _stream_sample(ck.model, vocab, args.length, prime=args.prime, temperature=args.temperature,
+                   seed=args.seed, sample_chars=sample_chars, argmax=args.argmax,
+                   stop=args.stop or None, prime_policy=args.prime_policy)
+    return 0
+
+
+# ---------------------------------------------------------------------------- plot
+
+
+def _import_matplotlib():
+    """``(Figure, FigureCanvasAgg)``; a one-line error naming the extra when missing."""
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise CLIError("plot needs matplotlib, which is not installed: "
+                       "pip install 'theano_rnn[plot]' (or pip install matplotlib)") from None
+    return Figure, FigureCanvasAgg
+
+
+def loss_history(path):
+    """``(train, val, xlabel, title)`` from a checkpoint: lists of (x, loss)."""
+    meta = io.read_metadata(path)
+    md = meta.get("metadata", {}) if isinstance(meta.get("metadata"), dict) else {}
+    model = meta.get("model", {}) if isinstance(meta.get("model"), dict) else {}
+    desc = (f"{model.get('num_layers', '?')} x {model.get('hidden_dim', '?')} "
+            f"{str(model.get('cell', '?')).upper()}")
+    if md.get("kind") == "char":
+        tr = md.get("trainer", {})
+        train = [tuple(v) for v in tr.get("train_losses", [])]
+        val = [tuple(v) for v in tr.get("val_losses", [])]
+        corpus = (md.get("options") or {}).get("corpus")
+        name = "Python stdlib source" if corpus is None else ", ".join(
+            Path(c).name for c in corpus) if isinstance(corpus, list) else str(corpus)
+        return train, val, "iteration", f"char-rnn {desc} on {name}"
+    losses = [tuple(v) for v in md.get("losses", [])]
+    return losses, [], "examples seen", f"{desc} (word level)"
+
+
+def _plot(args, show_progress, t_start):
+    path = args.checkpoint
+    if not Path(path).is_file():
+        raise CLIError(f"no such checkpoint: {path}")
+    Figure, FigureCanvasAgg = _import_matplotlib()
+    train, val, xlabel, title = loss_history(path)
+    if not train and not val:
+        raise CLIError(f"{path} holds no loss history to plot")
+    out = Path(args.output) if args.output else Path(path).with_name(Path(path).stem + "_loss.png")
+    _check_output(out)
+    fig = Figure(figsize=(8, 4.5))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    if train:
+        x = np.array([t[0] for t in train], dtype=float)
+        y = np.array([t[1] for t in train], dtype=float)
+        window = args.smooth or max(1, len(y) // 50)
+        if window > 1 and len(y) >= window:
+            ax.plot(x, y, color="tab:blue", alpha=0.25, linewidth=0.8, label="training (raw)")
+            ys = np.convolve(y, np.ones(window) / window, mode="valid")
+            ax.plot(x[window - 1:], ys, color="tab:blue", linewidth=1.6,
+                    label=f"training (mean of {window})")
+        else:
+            ax.plot(x, y, color="tab:blue", linewidth=1.2, marker="." if len(y) < 50 else None,
+                    label="training")
+    if val:
+        ax.plot([v[0] for v in val], [v[1] for v in val], color="tab:orange", marker="o",
+                linewidth=1.6, label="validation")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("loss (nats per character)" if xlabel == "iteration" else "loss")
+    ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    tmp = out.with_name(f".{out.name}.tmp.png")
+    try:
+        fig.savefig(tmp, dpi=args.dpi, format="png")
+        os.replace(tmp, out)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    log.info("Wrote %s (%d training points, %d validation points)", out, len(train), len(val))
+    print(out)
+    return 0
+
+
+# ----------------------------------------------------------------------------- run
+
+_HANDLERS = {"train-char": _train_char, "sample-char": _sample_char, "plot": _plot}
+
+
+def run(args, show_progress=None) -> int:
+    """Execute parsed ``train-char`` / ``sample-char`` / ``plot`` arguments.
+
+    Returns the exit status (0 ok, 1 error, 2 usage error, 130 interrupted);
+    errors are printed as one line on stderr.  ``show_progress`` defaults to
+    "not --quiet and the log level is INFO or lower".  Logging is not
+    configured here (see :func:`main`).
+    """
+    t_start = time.monotonic()
+    command = getattr(args, "char_command", None) or getattr(args, "command", None)
+    if command not in _HANDLERS:
+        print(f"{PROG}: error: unknown char command {command!r}", file=sys.stderr)
+        return 2
+    return run_handler(_HANDLERS[command], args, show_progress, t_start,
+                       (DataError, CheckpointError, ValueError, OSError), _broken_pipe)
+
+
+def _broken_pipe():
+    """stdout was closed early (``| head``): stop quietly, as Unix tools do."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def main(argv=None) -> int:
+    """``python -m theano_rnn.cli.char COMMAND ...``: the char commands on their own."""
+    return standalone_main(build_parser(), argv, COMMANDS, run)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

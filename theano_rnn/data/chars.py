@@ -1,0 +1,852 @@
+"""Character-level corpus pipeline of Karpathy's char-rnn, made Unicode-aware.
+
+This is ``util/CharSplitLMMinibatchLoader.lua`` of ``karpathy/char-rnn``
+(``text_to_tensor`` + ``create`` + ``next_batch``) with the change of its
+Chinese forks: the text is read as *characters* (code points), not bytes, and
+characters rarer than ``min_freq`` can be folded into one unknown symbol.
+
+Pipeline::
+
+    file bytes -> decode (strict, default UTF-8) -> CRLF to LF
+               -> CharVocab (sorted by code point, min_freq) -> int32 ids
+               -> CharLoader: trim to a multiple of batch_size * seq_length,
+                  y = x shifted by one (y[-1] = x[0]), (batch_size, -1) streams
+                  cut into seq_length chunks, train / val / test by batch counts
+
+Behaviour kept from char-rnn:
+
+* The vocabulary is every distinct character sorted by code point (Lua's
+  ``table.sort`` on UTF-8 byte strings gives the same order).
+* The data is cut to ``batch_size * seq_length * floor(len / (batch_size *
+  seq_length))`` characters; ``ydata`` is ``xdata`` shifted left by one with
+  ``ydata[-1] = xdata[0]``.  Both are viewed as ``batch_size`` contiguous
+  streams and split along time into chunks of ``seq_length``, so batch
+  ``i + 1`` continues every stream of batch ``i``: a trainer can carry the
+  hidden state across consecutive batches (truncated BPTT of ``seq_length``).
+* Split counts: ``ntrain = floor(nbatches * train_frac)``; when ``test_frac``
+  is 0, ``nval = nbatches - ntrain`` and ``ntest = 0``; otherwise ``nval =
+  floor(nbatches * val_frac)`` and ``ntest`` is the rest.  Val batches follow
+  the train batches and test batches follow val.  ``next_batch`` cycles
+  through a split with one pointer per split.
+
+Differences from char-rnn, all deliberate:
+
+* Characters, not bytes; ``\\r\\n`` is normalised to ``\\n`` (the 红楼梦 file
+  has CRLF line endings) and a leading byte-order mark (U+FEFF) is dropped.
+  Lone ``\\r`` characters are kept.
+* Characters occurring fewer than ``min_freq`` times map to an unknown symbol
+  (default U+FFFD REPLACEMENT CHARACTER), which is in the vocabulary only when
+  something maps to it.  If the requested symbol already occurs in the text,
+  the first private-use character (U+E000 upward) that does not occur is used
+  instead, and a log message says so.
+* A corpus must hold at least ``batch_size * seq_length + 1`` characters (one
+  full batch whose targets are all real next characters); a shorter one is a
+  :class:`DataError` rather than an empty loader.  (char-rnn accepts exactly
+  ``batch_size * seq_length``; its only target would then wrap around.)
+* Split guarantees on top of the counts above: when ``train_frac > 0`` the
+  train split gets at least one batch (taken from val or test); when
+  ``val_frac > 0`` and there are at least two batches, val gets at least one
+  (taken from train if it has more than one, else from test).  char-rnn can
+  produce an empty train split (one batch, ``train_frac`` 0.95) or an empty
+  val split (e.g. 10 batches with fractions 0.9 / 0.05 / 0.05) and then crash
+  or never validate.
+* Batches are **time-major** int32 arrays ``x``, ``y`` of shape
+  ``(seq_length, batch_size)`` (the models scan over time); char-rnn's are
+  ``(batch_size, seq_length)``.
+* Bad input raises :class:`~theano_rnn.data.words.DataError` with a one-line message.
+* The preprocessed ids and vocabulary are cached as an ``.npz`` file (no
+  pickle), keyed by the sha256 of the file's bytes, ``min_freq`` and the
+  encoding, instead of char-rnn's ``vocab.t7`` / ``data.t7`` keyed by mtime;
+  see :func:`load_corpus` for where the cache goes.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import json
+import logging
+import math
+import numbers
+import os
+import re
+import stat
+import tempfile
+import zipfile
+from collections import namedtuple
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from theano_rnn.errors import DataError
+
+__all__ = [
+    "DEFAULT_UNKNOWN",
+    "SPLITS",
+    "CACHE_SUFFIX",
+    "CACHE_FORMAT",
+    "SplitSizes",
+    "CharVocab",
+    "CharLoader",
+    "read_chars",
+    "decode_bytes",
+    "load_corpus",
+    "cache_path_for",
+    "user_cache_dir",
+    "read_poems_json",
+    "strip_fortune_markup",
+]
+
+log = logging.getLogger(__name__)
+
+#: Default unknown symbol: U+FFFD REPLACEMENT CHARACTER.
+DEFAULT_UNKNOWN = "\ufffd"
+#: Split names, in data order.
+SPLITS = ("train", "val", "test")
+#: Cache file name suffix: ``<corpus name>.theano_rnn-cache.npz`` next to the corpus.
+CACHE_SUFFIX = ".theano_rnn-cache.npz"
+#: Version of the cache layout; a cache with another version is rebuilt.
+CACHE_FORMAT = 1
+
+_PRIVATE_USE = range(0xE000, 0xF900)
+_MAX_LISTED = 20
+
+SplitSizes = namedtuple("SplitSizes", SPLITS)
+SplitSizes.__doc__ = "Number of batches in each split: ``(train, val, test)``."
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def check_int(value, name: str, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise DataError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if value < minimum:
+        raise DataError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def _canonical_encoding(encoding: str) -> str:
+    try:
+        return codecs.lookup(encoding).name
+    except (LookupError, TypeError):
+        raise DataError(f"unknown text encoding {encoding!r}") from None
+
+
+def _list_chars(chars: Sequence[str]) -> str:
+    shown = ", ".join(repr(c) for c in chars[:_MAX_LISTED])
+    if len(chars) > _MAX_LISTED:
+        shown += f", ... ({len(chars) - _MAX_LISTED} more)"
+    return shown
+
+
+def _codepoints(text: str) -> np.ndarray:
+    """The code points of ``text`` as an int64 array (lone surrogates allowed)."""
+    raw = text.encode("utf-32-le", "surrogatepass")
+    return np.frombuffer(raw, dtype="<u4").astype(np.int64)
+
+
+def read_bytes(path: Path) -> bytes:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise DataError(f"corpus file not found: {path}") from None
+    except IsADirectoryError:
+        raise DataError(f"corpus path is a directory, not a file: {path}") from None
+    except OSError as exc:
+        raise DataError(f"cannot read corpus file {path}: {exc.strerror or exc}") from None
+    if not data:
+        raise DataError(f"corpus file {path} is empty")
+    return data
+
+
+def decode_bytes(data: bytes, path: str | os.PathLike = "<bytes>", encoding: str = "utf-8") -> str:
+    """Decode ``data`` strictly, normalise CRLF to LF and drop a leading BOM.
+
+    Raises:
+        DataError: naming ``path`` and the byte offset (and line) of the first
+            byte that is not valid ``encoding``.
+    """
+    _canonical_encoding(encoding)
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        bad = data[exc.start : exc.start + 1]
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise DataError(
+            f"{path} is not valid {encoding}: byte 0x{bad.hex()} at byte offset {exc.start} "
+            f"(line {line}, {exc.reason}); pass --encoding to read it with another encoding "
+            f"(e.g. --encoding gb18030)"
+        ) from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    text = text.replace("\r\n", "\n")
+    if not text:
+        raise DataError(f"corpus file {path} is empty")
+    return text
+
+
+def read_chars(path: str | os.PathLike, encoding: str = "utf-8") -> str:
+    """Read a text file as characters (not bytes).
+
+    The file is decoded strictly with ``encoding``; ``\\r\\n`` becomes ``\\n``
+    (lone ``\\r`` is kept) and a leading byte-order mark is dropped.
+
+    Raises:
+        DataError: the file is missing, unreadable, empty (``"... is empty"``)
+            or not valid ``encoding`` (the message gives the byte offset of the
+            first bad byte and suggests ``--encoding``).
+    """
+    path = Path(path)
+    return decode_bytes(read_bytes(path), path, encoding)
+
+
+# --------------------------------------------------------------------------- vocabulary
+
+
+class CharVocab:
+    """A character vocabulary: ``index_to_char`` list and ``char_to_index`` dict.
+
+    Build one from a text with :meth:`from_text`; rebuild one from a checkpoint
+    with :meth:`from_list` (``to_list()`` and ``unknown`` are what to store;
+    :meth:`to_dict` / :meth:`from_dict` hold both).
+
+    Args:
+        chars: the characters in index order, each a one-character string, no
+            duplicates.
+        unknown: the unknown symbol (one of ``chars``) or None.
+    """
+
+    def __init__(self, chars: Iterable[str], unknown: str | None = None):
+        chars = list(chars)
+        if not chars:
+            raise DataError("a character vocabulary needs at least one character")
+        for c in chars:
+            if not isinstance(c, str) or len(c) != 1:
+                raise DataError(f"vocabulary entries must be single characters, got {c!r}")
+        if len(set(chars)) != len(chars):
+            seen: set[str] = set()
+            dups = [c for c in chars if c in seen or seen.add(c)]
+            raise DataError(f"vocabulary has duplicate characters: {_list_chars(dups)}")
+        if unknown is not None and unknown not in chars:
+            raise DataError(f"unknown symbol {unknown!r} is not in the vocabulary")
+        self.index_to_char: list[str] = chars
+        self.char_to_index: dict[str, int] = {c: i for i, c in enumerate(chars)}
+        self.unknown: str | None = unknown
+        cps = np.array([ord(c) for c in chars], dtype=np.int64)
+        self._order = np.argsort(cps, kind="stable").astype(np.int32)
+        self._sorted_cps = cps[self._order]
+
+    # ----------------------------------------------------------------- building
+
+    @classmethod
+    def from_text(cls, text: str, min_freq: int = 1, unknown: str = DEFAULT_UNKNOWN) -> CharVocab:
+        """Every distinct character of ``text`` sorted by code point.
+
+        Characters occurring fewer than ``min_freq`` times are left out and map
+        to the unknown symbol, which is added only when something maps to it.
+        If ``unknown`` occurs in ``text``, the first private-use character
+        (U+E000 upward) that does not occur is used instead.
+        """
+        min_freq = check_int(min_freq, "min_freq")
+        if not isinstance(unknown, str) or len(unknown) != 1:
+            raise DataError(f"unknown symbol must be a single character, got {unknown!r}")
+        if not text:
+            raise DataError("cannot build a vocabulary from an empty text")
+        cps, counts = np.unique(_codepoints(text), return_counts=True)
+        keep = counts >= min_freq
+        chars = [chr(c) for c in cps[keep].tolist()]
+        if keep.all():
+            return cls(chars, unknown=None)
+        if not chars:
+            raise DataError(
+                f"min_freq={min_freq} leaves no character in the vocabulary "
+                f"(the most frequent character occurs {int(counts.max())} times)"
+            )
+        present = set(cps.tolist())
+        if ord(unknown) in present:
+            free = next((cp for cp in _PRIVATE_USE if cp not in present), None)
+            if free is None:
+                raise DataError(
+                    f"unknown symbol {unknown!r} occurs in the text and no private-use "
+                    "character is free to replace it"
+                )
+            log.info(
+                "unknown symbol %r occurs in the text; using %r (U+%04X) instead",
+                unknown, chr(free), free,
+            )
+            unknown = chr(free)
+        n_rare = int((~keep).sum())
+        log.info(
+            "min_freq=%d: %d rare characters (%d occurrences) map to the unknown symbol %r",
+            min_freq, n_rare, int(counts[~keep].sum()), unknown,
+        )
+        return cls(sorted(chars + [unknown]), unknown=unknown)
+
+    @classmethod
+    def from_list(cls, chars: Iterable[str], unknown: str | None = None) -> CharVocab:
+        """The vocabulary stored by :meth:`to_list` (plus its ``unknown``)."""
+        return cls(chars, unknown=unknown)
+
+    def to_list(self) -> list[str]:
+        """The characters in index order (a copy); store ``unknown`` beside it."""
+        return list(self.index_to_char)
+
+    def to_dict(self) -> dict:
+        """``{"chars": [...], "unknown": symbol or None}`` (JSON-serialisable)."""
+        return {"chars": self.to_list(), "unknown": self.unknown}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> CharVocab:
+        try:
+            return cls(d["chars"], unknown=d.get("unknown"))
+        except (KeyError, TypeError, AttributeError):
+            raise DataError("vocabulary dict must have a 'chars' list") from None
+
+    # ----------------------------------------------------------------- mapping
+
+    def __len__(self) -> int:
+        return len(self.index_to_char)
+
+    def __contains__(self, char: object) -> bool:
+        return char in self.char_to_index
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, CharVocab):
+            return NotImplemented
+        return self.index_to_char == other.index_to_char and self.unknown == other.unknown
+
+    def __repr__(self) -> str:
+        return f"CharVocab({len(self)} characters, unknown={self.unknown!r})"
+
+    @property
+    def unknown_index(self) -> int | None:
+        return None if self.unknown is None else self.char_to_index[self.unknown]
+
+    def _lookup(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """(ids with -1 for missing characters, boolean hit mask)."""
+        q = _codepoints(text)
+        pos = np.searchsorted(self._sorted_cps, q)
+        np.minimum(pos, len(self._sorted_cps) - 1, out=pos)
+        hit = self._sorted_cps[pos] == q
+        ids = np.where(hit, self._order[pos], -1).astype(np.int32)
+        return ids, hit
+
+    @staticmethod
+    def _missing(text: str, hit: np.ndarray) -> list[str]:
+        """Missing characters in order of first appearance."""
+        missing: dict[str, None] = {}
+        for i in np.flatnonzero(~hit).tolist():
+            missing.setdefault(text[i], None)
+        return list(missing)
+
+    def encode(self, text: str) -> np.ndarray:
+        """``text`` as an int32 array of indices.
+
+        Characters not in the vocabulary map to the unknown symbol; without
+        one they raise :class:`DataError` listing them.
+        """
+        if not isinstance(text, str):
+            raise DataError(f"encode expects a str, got {type(text).__name__}")
+        ids, hit = self._lookup(text)
+        if not hit.all():
+            if self.unknown is None:
+                missing = self._missing(text, hit)
+                raise DataError(
+                    f"{len(missing)} characters are not in the vocabulary and it has no "
+                    f"unknown symbol: {_list_chars(missing)}"
+                )
+            ids[~hit] = self.char_to_index[self.unknown]
+        return ids
+
+    def encode_prime(self, text: str, policy: str = "unknown") -> np.ndarray:
+        """Encode a sampling prime.
+
+        Args:
+            text: the prime; an empty prime gives an empty array.
+            policy: ``"unknown"``: characters missing from the vocabulary map
+                to the unknown symbol (a :class:`DataError` if the vocabulary
+                has none); ``"error"``: any missing character raises.
+
+        Raises:
+            DataError: listing the missing characters; always when no
+                character of a non-empty prime is in the vocabulary.
+        """
+        if policy not in ("unknown", "error"):
+            raise DataError(f"prime policy must be 'unknown' or 'error', got {policy!r}")
+        if not isinstance(text, str):
+            raise DataError(f"prime text must be a str, got {type(text).__name__}")
+        ids, hit = self._lookup(text)
+        if hit.all():
+            return ids
+        missing = self._missing(text, hit)
+        listed = _list_chars(missing)
+        if not hit.any():
+            raise DataError(f"no character of the prime text is in the vocabulary (missing: {listed})")
+        if policy == "error":
+            raise DataError(f"prime text has {len(missing)} characters not in the vocabulary: {listed}")
+        if self.unknown is None:
+            raise DataError(
+                f"prime text has {len(missing)} characters not in the vocabulary ({listed}) "
+                "and the vocabulary has no unknown symbol"
+            )
+        log.warning("prime characters not in the vocabulary map to %r: %s", self.unknown, listed)
+        ids[~hit] = self.char_to_index[self.unknown]
+        return ids
+
+    def decode(self, ids) -> str:
+        """The text of a sequence of indices."""
+        arr = np.asarray(ids)
+        if arr.size == 0:
+            return ""
+        if arr.dtype.kind not in "iu":
+            raise DataError(f"decode expects integer ids, got dtype {arr.dtype}")
+        arr = arr.ravel()
+        lo, hi = int(arr.min()), int(arr.max())
+        if lo < 0 or hi >= len(self):
+            bad = lo if lo < 0 else hi
+            raise DataError(f"id {bad} is out of range for a vocabulary of {len(self)} characters")
+        itc = self.index_to_char
+        return "".join([itc[i] for i in arr.tolist()])
+
+
+# --------------------------------------------------------------------------- loader
+
+
+def _split_counts(nbatches: int, fractions: tuple[float, float, float]) -> SplitSizes:
+    train_frac, val_frac, test_frac = fractions
+    ntrain = math.floor(nbatches * train_frac)
+    if test_frac == 0:
+        nval = nbatches - ntrain
+        ntest = 0
+    else:
+        nval = math.floor(nbatches * val_frac)
+        ntest = nbatches - ntrain - nval
+    if train_frac > 0 and ntrain == 0:
+        if nval >= ntest and nval > 0:
+            nval -= 1
+        else:
+            ntest -= 1
+        ntrain = 1
+    if val_frac > 0 and nval == 0 and nbatches >= 2:
+        if ntrain > 1:
+            ntrain -= 1
+        else:
+            ntest -= 1
+        nval = 1
+    assert ntrain + nval + ntest == nbatches and min(ntrain, nval, ntest) >= 0
+    return SplitSizes(ntrain, nval, ntest)
+
+
+def _check_fractions(split_fractions) -> tuple[float, float, float]:
+    try:
+        fr = [float(f) for f in split_fractions]
+    except (TypeError, ValueError):
+        raise DataError(f"split_fractions must be 2 or 3 numbers, got {split_fractions!r}") from None
+    if len(fr) == 2:  # train.lua: test_frac = max(0, 1 - (train_frac + val_frac))
+        test_frac = 1.0 - (fr[0] + fr[1])
+        fr.append(test_frac if test_frac > 1e-12 else 0.0)
+    if len(fr) != 3:
+        raise DataError(f"split_fractions must be 2 or 3 numbers, got {split_fractions!r}")
+    for name, f in zip(SPLITS, fr):
+        if not 0.0 <= f <= 1.0:
+            raise DataError(f"bad split fraction {f} for {name}, not between 0 and 1")
+    if abs(sum(fr) - 1.0) > 1e-6:
+        raise DataError(f"split fractions {tuple(fr)} must add up to 1")
+    return fr[0], fr[1], fr[2]
+
+
+class CharLoader:
+    """char-rnn's minibatch loader over an encoded corpus.
+
+    Args:
+        text_or_ids: the corpus as a ``str`` (encoded with ``vocab``) or a 1-D
+            integer array of ids.
+        vocab: the :class:`CharVocab`.
+        batch_size: number of parallel streams (>= 1).
+        seq_length: time steps per batch, the truncated-BPTT length (>= 1).
+        split_fractions: ``(train, val, test)`` fractions of the batches, each
+            in [0, 1] and adding up to 1; ``(train, val)`` means test gets the
+            rest, as in ``train.lua``.
+
+    Batches are ``(x, y)`` int32 arrays of shape ``(seq_length, batch_size)``
+    with ``y[t, b]`` the character after ``x[t, b]``.  Column ``b`` of batch
+    ``i + 1`` continues column ``b`` of batch ``i`` in the text.
+    """
+
+    def __init__(
+        self,
+        text_or_ids,
+        vocab: CharVocab,
+        batch_size: int = 50,
+        seq_length: int = 50,
+        split_fractions: Sequence[float] = (0.95, 0.05, 0.0),
+    ):
+        if not isinstance(vocab, CharVocab):
+            raise DataError(f"vocab must be a CharVocab, got {type(vocab).__name__}")
+        self.batch_size = batch_size = check_int(batch_size, "batch_size")
+        self.seq_length = seq_length = check_int(seq_length, "seq_length")
+        self.split_fractions = _check_fractions(split_fractions)
+        self.vocab = vocab
+        data = self._as_ids(text_or_ids, vocab)
+
+        n = len(data)
+        per_batch = batch_size * seq_length
+        if n < per_batch + 1:
+            raise DataError(
+                f"corpus of {n} characters is shorter than one batch (batch_size × seq_length + 1"
+                f" = {batch_size} × {seq_length} + 1 = {per_batch + 1}); use a smaller batch_size"
+                " or seq_length"
+            )
+        nbatches = n // per_batch
+        used = nbatches * per_batch
+        if used != n:
+            log.debug("cutting off the last %d characters so the batches divide evenly", n - used)
+        xdata = data[:used]
+        ydata = np.empty_like(xdata)
+        ydata[:-1] = xdata[1:]
+        ydata[-1] = xdata[0]
+
+        def batches(d: np.ndarray) -> np.ndarray:
+            # (B, nbatches * S) streams -> (nbatches, S, B), time-major
+            return np.ascontiguousarray(
+                d.reshape(batch_size, nbatches, seq_length).transpose(1, 2, 0)
+            )
+
+        self._x = batches(xdata)
+        self._y = batches(ydata)
+        self._x.flags.writeable = False
+        self._y.flags.writeable = False
+        self.n_chars = n
+        self.n_used = used
+        self.nbatches = nbatches
+        self.split_sizes = _split_counts(nbatches, self.split_fractions)
+        self._offsets = {
+            "train": 0,
+            "val": self.split_sizes.train,
+            "test": self.split_sizes.train + self.split_sizes.val,
+        }
+        self._pointer = {s: 0 for s in SPLITS}
+        if nbatches < 50:
+            log.warning(
+                "only %d batches in the data; with a corpus this small you probably want a "
+                "smaller batch_size and/or seq_length", nbatches,
+            )
+        log.info(
+            "char data: %d characters, %d batches of %d x %d; train %d, val %d, test %d",
+            n, nbatches, seq_length, batch_size, *self.split_sizes,
+        )
+
+    @staticmethod
+    def _as_ids(text_or_ids, vocab: CharVocab) -> np.ndarray:
+        if isinstance(text_or_ids, str):
+            return vocab.encode(text_or_ids)
+        arr = np.asarray(text_or_ids)
+        if arr.ndim != 1:
+            raise DataError(f"ids must be a 1-D array, got shape {arr.shape}")
+        if arr.size and arr.dtype.kind not in "iu":
+            raise DataError(f"ids must be integers, got dtype {arr.dtype}")
+        if arr.size and (arr.min() < 0 or arr.max() >= len(vocab)):
+            raise DataError(
+                f"ids range over [{int(arr.min())}, {int(arr.max())}] but the vocabulary has "
+                f"{len(vocab)} characters"
+            )
+        return arr.astype(np.int32)
+
+    # ----------------------------------------------------------------- access
+
+    def _split(self, split: str) -> str:
+        if split not in SPLITS:
+            raise DataError(f"unknown split {split!r}; expected one of {', '.join(SPLITS)}")
+        return split
+
+    def num_batches(self, split: str) -> int:
+        """Number of batches in ``split`` (``"train"``, ``"val"`` or ``"test"``)."""
+        return getattr(self.split_sizes, self._split(split))
+
+    def batch(self, split: str, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """Batch ``i`` of ``split`` as fresh ``(x, y)`` int32 arrays ``(seq_length, batch_size)``."""
+        n = self.num_batches(split)
+        if isinstance(i, bool) or not isinstance(i, numbers.Integral) or not 0 <= i < n:
+            raise DataError(f"batch index {i!r} is out of range for split {split!r} of {n} batches")
+        ix = self._offsets[split] + int(i)
+        return self._x[ix].copy(), self._y[ix].copy()
+
+    def next_batch(self, split: str) -> tuple[np.ndarray, np.ndarray]:
+        """The batch at ``split``'s pointer; the pointer advances and wraps around."""
+        n = self.num_batches(split)
+        if n == 0:
+            raise DataError(f"split {split!r} has no batches")
+        i = self._pointer[split]
+        self._pointer[split] = (i + 1) % n
+        return self.batch(split, i)
+
+    def batches(self, split: str) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """All batches of ``split`` in order (the pointer is not touched)."""
+        for i in range(self.num_batches(split)):
+            yield self.batch(split, i)
+
+    def reset(self, split: str | None = None) -> None:
+        """Point ``split`` (every split when None) back at its first batch."""
+        for s in SPLITS if split is None else (self._split(split),):
+            self._pointer[s] = 0
+
+    def state(self) -> dict:
+        """The batch pointers (next batch index per split) plus the layout, for exact resume."""
+        d = {s: self._pointer[s] for s in SPLITS}
+        d.update(batch_size=self.batch_size, seq_length=self.seq_length, nbatches=self.nbatches)
+        return d
+
+    def set_state(self, d: dict) -> None:
+        """Restore :meth:`state`; the layout keys, when present, must match this loader."""
+        if not isinstance(d, dict):
+            raise DataError(f"loader state must be a dict, got {type(d).__name__}")
+        layout = {"batch_size": self.batch_size, "seq_length": self.seq_length, "nbatches": self.nbatches}
+        unknown = set(d) - set(SPLITS) - set(layout)
+        if unknown:
+            raise DataError(f"unknown loader state keys: {', '.join(sorted(map(str, unknown)))}")
+        for key, want in layout.items():
+            if key in d and d[key] != want:
+                raise DataError(f"loader state is for {key}={d[key]!r}, this loader has {want}")
+        new = dict(self._pointer)
+        for s in SPLITS:
+            if s not in d:
+                continue
+            v, n = d[s], self.num_batches(s)
+            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or not 0 <= v < max(n, 1):
+                raise DataError(f"loader state pointer {s}={v!r} is out of range for {n} batches")
+            new[s] = int(v)
+        self._pointer = new
+
+
+# --------------------------------------------------------------------------- cache
+
+
+def user_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/theano_rnn`` (when set and absolute), else ``~/.cache/theano_rnn``."""
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".cache"
+    return base / "theano_rnn"
+
+
+def cache_path_for(path: str | os.PathLike, cache_dir: str | os.PathLike | None = None) -> Path:
+    """Where the cache of corpus ``path`` lives.
+
+    Next to the corpus it is ``<name>.theano_rnn-cache.npz``; in a cache
+    directory the name also carries a hash of the corpus's absolute path
+    (``<name>.<hash12>.theano_rnn-cache.npz``), because char-rnn data sets are
+    all called ``input.txt``.
+    """
+    path = Path(path)
+    if cache_dir is None:
+        return path.with_name(path.name + CACHE_SUFFIX)
+    tag = hashlib.sha256(os.fsencode(os.path.abspath(path))).hexdigest()[:12]
+    return Path(cache_dir) / f"{path.name}.{tag}{CACHE_SUFFIX}"
+
+
+def _dir_writable(directory: Path) -> bool:
+    """Whether to try writing into ``directory``.
+
+    Permission bits without any write bit count as read-only even for root
+    (the shared data folder is root-owned ``r-x``).
+    """
+    try:
+        st = directory.stat()
+    except OSError:
+        return False
+    if not stat.S_ISDIR(st.st_mode) or not os.access(directory, os.W_OK | os.X_OK):
+        return False
+    return bool(st.st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+
+
+def _cache_key(sha256: str, min_freq: int, encoding: str) -> dict:
+    return {"format": CACHE_FORMAT, "sha256": sha256, "min_freq": int(min_freq), "encoding": encoding}
+
+
+def _read_cache(cache: Path, key: dict) -> tuple[CharVocab, np.ndarray] | None:
+    if not cache.is_file():
+        return None
+    try:
+        with np.load(cache, allow_pickle=False) as z:
+            found = json.loads(str(z["key"][()]))
+            if found != key:
+                log.info("cache %s is stale (corpus or options changed); rebuilding", cache)
+                return None
+            chars = [chr(c) for c in z["vocab_codepoints"].tolist()]
+            unk = int(z["unknown_index"][()])
+            ids = np.asarray(z["ids"], dtype=np.int32)
+        vocab = CharVocab(chars, unknown=None if unk < 0 else chars[unk])
+        if ids.ndim != 1 or ids.size == 0 or ids.min() < 0 or ids.max() >= len(vocab):
+            raise ValueError("ids out of range")
+    except (OSError, ValueError, KeyError, TypeError, IndexError, EOFError, zipfile.BadZipFile, DataError) as exc:
+        log.warning("ignoring unreadable cache %s (%s); rebuilding", cache, exc)
+        return None
+    log.info("loaded cached corpus %s", cache)
+    return vocab, ids
+
+
+def _write_cache(cache: Path, key: dict, vocab: CharVocab, ids: np.ndarray) -> None:
+    """Write the cache atomically (temp file in the same folder + os.replace)."""
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=cache.parent, prefix=f".{cache.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(
+                f,
+                key=np.array(json.dumps(key, sort_keys=True)),
+                vocab_codepoints=np.array([ord(c) for c in vocab.index_to_char], dtype=np.int32),
+                unknown_index=np.array(-1 if vocab.unknown is None else vocab.unknown_index, dtype=np.int32),
+                ids=np.asarray(ids, dtype=np.int32),
+            )
+        os.chmod(tmp, 0o644)  # mkstemp makes it 0600; a cache is not secret
+        os.replace(tmp, cache)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _preprocess(data: bytes, path: Path, encoding: str, min_freq: int) -> tuple[CharVocab, np.ndarray]:
+    """Decode, build the vocabulary and encode: the work the cache saves."""
+    text = decode_bytes(data, path, encoding)
+    vocab = CharVocab.from_text(text, min_freq=min_freq)
+    return vocab, vocab.encode(text)
+
+
+def load_corpus(
+    path: str | os.PathLike,
+    batch_size: int = 50,
+    seq_length: int = 50,
+    min_freq: int = 1,
+    encoding: str = "utf-8",
+    cache_dir: str | os.PathLike | None = None,
+    split_fractions: Sequence[float] = (0.95, 0.05, 0.0),
+) -> tuple[CharVocab, CharLoader]:
+    """Read, encode (cached) and batch a character corpus: ``(vocab, loader)``.
+
+    The ids and vocabulary are cached in an ``.npz`` file (no pickle), keyed
+    by the sha256 of the file's bytes, ``min_freq``, the encoding and the cache
+    format, so a changed file (or option) is re-read automatically.  The cache
+    goes into ``cache_dir`` when given, else next to the corpus
+    (``<name>.theano_rnn-cache.npz``); when that folder is not writable (e.g.
+    the read-only shared data) it falls back to :func:`user_cache_dir`, and
+    the log says where.  If no cache can be written the corpus is still
+    loaded, with a warning.  Writes are atomic (temp file + ``os.replace``).
+    """
+    batch_size = check_int(batch_size, "batch_size")
+    seq_length = check_int(seq_length, "seq_length")
+    min_freq = check_int(min_freq, "min_freq")
+    encoding = _canonical_encoding(encoding)
+    _check_fractions(split_fractions)
+    path = Path(path)
+    data = read_bytes(path)
+    key = _cache_key(hashlib.sha256(data).hexdigest(), min_freq, encoding)
+
+    if cache_dir is not None:
+        candidates = [cache_path_for(path, cache_dir), cache_path_for(path, user_cache_dir())]
+    else:
+        candidates = [cache_path_for(path), cache_path_for(path, user_cache_dir())]
+
+    loaded = None
+    for cache in candidates:
+        loaded = _read_cache(cache, key)
+        if loaded is not None:
+            break
+    if loaded is None:
+        vocab, ids = _preprocess(data, path, encoding, min_freq)
+        for cache in candidates:
+            folder = cache.parent
+            if folder.exists() and not _dir_writable(folder):
+                log.info("%s is not writable; trying the next cache location", folder)
+                continue
+            try:
+                _write_cache(cache, key, vocab, ids)
+            except OSError as exc:
+                log.info("cannot write cache %s (%s)", cache, exc.strerror or exc)
+                continue
+            log.info("cached preprocessed corpus %s in %s", path, cache)
+            break
+        else:
+            log.warning("could not write a cache for %s anywhere; it will be preprocessed again", path)
+    else:
+        vocab, ids = loaded
+    loader = CharLoader(ids, vocab, batch_size, seq_length, split_fractions)
+    return vocab, loader
+
+
+# --------------------------------------------------------------------------- special corpora
+
+
+def read_poem_list(p: Path) -> list:
+    """The JSON list of poem records in the chinese-poetry file ``p`` (errors name the file)."""
+    raw = read_bytes(p)
+    try:
+        records = json.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{p} is not valid UTF-8 at byte offset {exc.start}") from None
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{p} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    if not isinstance(records, list):
+        raise DataError(f"{p}: expected a JSON list of poems, got {type(records).__name__}")
+    return records
+
+
+def read_poems_json(paths) -> str:
+    """chinese-poetry JSON files as one text.
+
+    Each file is a JSON list of ``{"author", "paragraphs": [...], "title", ...}``.
+    A poem is its paragraphs joined by ``"\\n"``; poems are separated by blank
+    lines and the text ends with a newline.  Poems without paragraphs are
+    skipped.
+
+    Args:
+        paths: one path or an iterable of paths, read in order.
+    """
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    poems: list[str] = []
+    n_files = 0
+    for p in paths:
+        n_files += 1
+        p = Path(p)
+        for i, rec in enumerate(read_poem_list(p)):
+            paras = rec.get("paragraphs") if isinstance(rec, dict) else None
+            if not isinstance(paras, list) or not all(isinstance(s, str) for s in paras):
+                raise DataError(f"{p}: poem {i} has no 'paragraphs' list of strings")
+            lines = [s.strip() for s in paras if s.strip()]
+            if lines:
+                poems.append("\n".join(lines))
+            else:
+                log.debug("%s: poem %d has empty paragraphs; skipped", p, i)
+    if n_files == 0:
+        raise DataError("read_poems_json needs at least one path")
+    if not poems:
+        raise DataError("no poems found in the JSON files")
+    return "\n\n".join(poems) + "\n"
+
+
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
+_FORTUNE_SEP = re.compile(r"^%[ \t]*$", re.MULTILINE)
+
+
+def strip_fortune_markup(text: str) -> str:
+    """A Debian fortune file as plain text.
+
+    ANSI escape sequences (``\\x1b[32m`` ... ``\\x1b[m``) are removed, CRLF
+    becomes LF, the entries between ``%`` lines are stripped of surrounding
+    blank lines and trailing spaces, empty ones are dropped, and the rest are
+    joined with blank lines (ending with a newline).
+    """
+    text = _ANSI.sub("", text.replace("\r\n", "\n"))
+    entries = []
+    for chunk in _FORTUNE_SEP.split(text):
+        lines = [line.rstrip() for line in chunk.split("\n")]
+        entry = "\n".join(lines).strip("\n")
+        if entry.strip():
+            entries.append(entry)
+    if not entries:
+        return ""
+    return "\n\n".join(entries) + "\n"

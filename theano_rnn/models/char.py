@@ -1,0 +1,476 @@
+"""Karpathy-style char-rnn on the project's cells: minibatched (time, batch) models.
+
+:class:`CharRNN` stacks ``num_layers`` of any cell (``rnn``, ``gru``, ``lstm``)
+from :mod:`theano_rnn.cells.core` -- the same step functions as the word-level
+tutorial models -- over int32 batches of shape ``(seq_length, batch_size)``.
+Each layer is one ``scan`` over time of the cell's own per-layer step; the
+first layer's input projections (one-hot or embedding) and every deeper
+layer's are computed for the whole sequence outside the loop, and the output projection, softmax and loss are
+one matrix product over the stacked top states.  Hidden states are inputs and
+outputs of the compiled functions, so the trainer carries them across
+consecutive batches (truncated BPTT of ``seq_length``) and checkpoints them.
+
+Defaults follow char-rnn's ``train.lua``: 2 x 128 LSTM, one-hot input,
+parameters uniform in [-0.08, 0.08] with the LSTM forget-gate biases at 1,
+RMSprop (lr 2e-3, alpha 0.95, eps 1e-8, Torch's ``optim.rmsprop``),
+element-wise gradient clipping at 5, dropout 0.  Per-character loss is the
+mean cross-entropy in nats.
+
+Differences from char-rnn, on purpose: one bias per gate instead of Torch's
+two (``i2h`` and ``h2h``), so the default model on Tiny Shakespeare has
+239,297 parameters instead of 240,321.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+
+import numpy as np
+import pytensor
+import pytensor.tensor as pt
+
+from theano_rnn import optim
+from theano_rnn.cells.core import get_cell, matvec
+from theano_rnn.compat import get_mode, mode_name, scan
+
+__all__ = ["CharRNN", "CHAR_RNN_DEFAULTS"]
+
+log = logging.getLogger(__name__)
+
+CHAR_RNN_DEFAULTS = dict(
+    cell="lstm",
+    num_layers=2,
+    hidden_dim=128,
+    input_mode="onehot",
+    dropout=0.0,
+    optimizer="rmsprop",
+    learning_rate=2e-3,
+    decay_rate=0.95,
+    grad_clip=5.0,
+    init_scale=0.08,
+)
+
+
+class SharedParams:
+    """Parameters and optimizer state held in shared variables (a mixin of the models
+    here and of :class:`theano_rnn.models.bidir.BiStackModel`).
+
+    The model sets ``vocab_size``, ``mode``, ``dtype``, ``_shared`` (name ->
+    shared parameter, in ``param_names`` order) and ``_opt_state`` (name ->
+    shared optimizer cache).
+    """
+
+    @property
+    def word_dim(self):  # for io.save's vocabulary check
+        return self.vocab_size
+
+    @property
+    def static_shapes(self):
+        """Whether functions are compiled per input shape (JAX needs static shapes)."""
+        return self.mode == "JAX"
+
+    def _new_shared(self, value, name):
+        """A shared variable; under JAX with its static shape, so that every
+        shape in the graph is a constant (JAX cannot trace data-dependent
+        shapes).  Shapes never change: ``set_params`` checks them."""
+        if self.static_shapes:
+            return pytensor.shared(value, name=name, shape=value.shape)
+        return pytensor.shared(value, name=name)
+
+    def num_params(self):
+        return int(sum(s.get_value(borrow=True).size for s in self._shared.values()))
+
+    @property
+    def params(self):
+        return OrderedDict(self._shared)
+
+    def get_params(self):
+        return OrderedDict((n, s.get_value()) for n, s in self._shared.items())
+
+    def set_params(self, arrays):
+        for n, s in self._shared.items():
+            value = np.asarray(arrays[n], dtype=self.dtype)
+            if value.shape != s.get_value(borrow=True).shape:
+                raise ValueError(f"parameters: key {n!r} has shape {value.shape}")
+            s.set_value(value)
+
+    def get_optimizer_state(self):
+        return OrderedDict((n, s.get_value()) for n, s in self._opt_state.items())
+
+    def set_optimizer_state(self, arrays):
+        for n, s in self._opt_state.items():
+            if n not in arrays:
+                raise ValueError(f"optimizer state: missing key {n!r}")
+            value = np.asarray(arrays[n], dtype=self.dtype)
+            if value.shape != s.get_value(borrow=True).shape:
+                raise ValueError(f"optimizer state: key {n!r} has shape {value.shape}")
+            s.set_value(value)
+
+
+class CharRNN(SharedParams):
+    """A multi-layer character-level language model over ``(time, batch)``.
+
+    Args:
+        vocab_size: number of symbols C.
+        cell: ``"rnn"``, ``"gru"`` or ``"lstm"``.
+        hidden_dim: char-rnn's ``rnn_size``.
+        num_layers: stacked layers.
+        input_mode: ``"onehot"`` (char-rnn) or ``"embedding"`` (the tutorial
+            GRU's ``E``; gated cells only).
+        dropout: dropout probability on the inputs of layers 2..L and on the
+            top layer's output (char-rnn's placement); masks come from the
+            trainer's generator, so runs repeat exactly.
+        gate_activation: ``"sigmoid"`` (default for char models) or
+            ``"hard_sigmoid"``.
+        optimizer: ``"rmsprop"`` (Torch's) or ``"adam"``.
+        decay_rate: RMSprop's alpha.
+        grad_clip: element-wise gradient clip (0 disables).
+        seed / rng: initial weights, drawn uniform in ``[-init_scale, init_scale]``.
+        mode: backend (``"C"``, ``"NUMBA"``, ``"JAX"``).
+        fused_gates: False (default) scans the word-level models' own
+            per-layer step (:meth:`Cell.layer_step`); True uses the cells'
+            merged-gate step (one recurrent matrix product per layer and step,
+            :meth:`Cell.merged_step`) -- the same values to round-off.
+    """
+
+    def __init__(
+        self,
+        vocab_size,
+        cell="lstm",
+        hidden_dim=128,
+        num_layers=2,
+        *,
+        input_mode="onehot",
+        dropout=0.0,
+        gate_activation=None,
+        optimizer="rmsprop",
+        decay_rate=0.95,
+        grad_clip=5.0,
+        init_scale=0.08,
+        seed=123,
+        rng=None,
+        mode=None,
+        params=None,
+        fused_gates=False,
+    ):
+        self.cell = get_cell(cell)
+        self.fused_gates = bool(fused_gates)
+        vocab_size, hidden_dim, num_layers = int(vocab_size), int(hidden_dim), int(num_layers)
+        if vocab_size < 2 or hidden_dim < 1 or num_layers < 1:
+            raise ValueError(
+                f"vocab_size must be >= 2 and hidden_dim, num_layers >= 1; got "
+                f"{vocab_size}, {hidden_dim}, {num_layers}"
+            )
+        if not 0.0 <= float(dropout) < 1.0:
+            raise ValueError(f"dropout must lie in [0, 1), got {dropout}")
+        if optimizer not in ("rmsprop", "adam"):
+            raise ValueError(f"optimizer must be 'rmsprop' or 'adam', got {optimizer!r}")
+        if not 0.0 < float(decay_rate) < 1.0:
+            raise ValueError(f"decay_rate must lie in (0, 1), got {decay_rate}")
+        self.input_mode = self.cell.check_input_mode(
+            "onehot" if self.cell.name == "rnn" else input_mode
+        )
+        self.gate_activation = gate_activation or "sigmoid"
+        self.cell.gate(self.gate_activation)
+        self.vocab_size = vocab_size
+        self.hidden_dim = hidden_dim
+        self.num_layers = num_layers
+        self.dropout = float(dropout)
+        self.optimizer = optimizer
+        self.decay_rate = float(decay_rate)
+        self.grad_clip = float(grad_clip or 0.0)
+        self.init_scale = float(init_scale)
+        self.seed = seed
+        self.mode = mode_name(mode)
+        self._mode = get_mode(mode)
+        self.dtype = pytensor.config.floatX
+        shapes = self.cell.param_shapes(vocab_size, hidden_dim, num_layers, self.input_mode)
+        self.param_names = tuple(shapes)
+        if params is None:
+            params = self.init_params(rng if rng is not None else np.random.RandomState(seed))
+        missing = [n for n in self.param_names if n not in params]
+        if missing:
+            raise ValueError(f"parameters: missing key {missing[0]!r}")
+        for name, shape in shapes.items():
+            if tuple(np.shape(params[name])) != tuple(shape):
+                raise ValueError(
+                    f"parameters: key {name!r} has shape {tuple(np.shape(params[name]))}, "
+                    f"expected {tuple(shape)}"
+                )
+        self._shared = OrderedDict(
+            (n, self._new_shared(np.asarray(params[n], dtype=self.dtype), n))
+            for n in self.param_names
+        )
+        self._opt_state = self._make_optimizer_state()
+        self._fns = {}
+
+    # ------------------------------------------------------------------
+    def init_params(self, rng):
+        """char-rnn's init: every parameter uniform in ``[-s, s]`` in
+        ``param_names`` order, then the LSTM forget-gate biases set to 1."""
+        shapes = self.cell.param_shapes(
+            self.vocab_size, self.hidden_dim, self.num_layers, self.input_mode
+        )
+        s = self.init_scale
+        params = OrderedDict((n, rng.uniform(-s, s, shape)) for n, shape in shapes.items())
+        if self.cell.name == "lstm":
+            H = self.hidden_dim
+            for layer in range(self.num_layers):
+                params["b"][4 * layer + 1, :H] = 1.0
+        return params
+
+    def config(self):
+        return {
+            "class": "CharRNN",
+            "cell": self.cell.name,
+            "word_dim": self.vocab_size,
+            "hidden_dim": self.hidden_dim,
+            "num_layers": self.num_layers,
+            "input_mode": self.input_mode,
+            "dropout": self.dropout,
+            "gate_activation": self.gate_activation,
+            "optimizer": self.optimizer,
+            "decay_rate": self.decay_rate,
+            "grad_clip": self.grad_clip,
+            "init_scale": self.init_scale,
+            "seed": self.seed,
+            "fused_gates": self.fused_gates,
+            "dtype": self.dtype,
+        }
+
+    @classmethod
+    def from_config(cls, config, params=None, mode=None):
+        return cls(
+            config["word_dim"],
+            cell=config["cell"],
+            hidden_dim=config["hidden_dim"],
+            num_layers=config["num_layers"],
+            input_mode=config.get("input_mode", "onehot"),
+            dropout=config.get("dropout", 0.0),
+            gate_activation=config.get("gate_activation"),
+            optimizer=config.get("optimizer", "rmsprop"),
+            decay_rate=config.get("decay_rate", 0.95),
+            grad_clip=config.get("grad_clip", 5.0),
+            init_scale=config.get("init_scale", 0.08),
+            seed=config.get("seed", 123),
+            mode=mode,
+            params=params,
+            fused_gates=config.get("fused_gates", False),
+        )
+
+    def _make_optimizer_state(self):
+        """The optimizer's shared caches, created eagerly so checkpoints can
+        restore them without compiling the training function."""
+        state = OrderedDict()
+        if self.optimizer == "adam":
+            state["t"] = pytensor.shared(np.asarray(0.0, dtype=self.dtype), name="t")
+        for n, s in self._shared.items():
+            zeros = np.zeros(s.get_value(borrow=True).shape, dtype=self.dtype)
+            state["m" + n] = self._new_shared(zeros, "m" + n)
+            if self.optimizer == "adam":
+                state["v" + n] = self._new_shared(zeros.copy(), "v" + n)
+        return state
+
+    def _compiled(self, kind, shape):
+        """The compiled ``kind`` function ("train", "eval", "grads", "step").
+
+        Other backends compile one function for any shape.  Under JAX every
+        input gets the static shape of this call's batch (``shape`` = ``x``'s)
+        and one function is compiled per shape (a trainer's batches all share
+        one); ``_fns[kind]`` is then the one used last.
+
+        Graphs are built with ``floatX`` = the model's dtype, so the Python
+        float constants in them (``1 - alpha``, ``eps``, ...) take that dtype
+        even when the flag has changed since construction (no upcasts).
+        """
+        shape = tuple(int(n) for n in shape) if self.static_shapes else None
+        key = kind if shape is None else (kind, shape)
+        if key not in self._fns:
+            builders = {
+                "train": self._build_train,
+                "eval": self._build_eval,
+                "grads": self._build_grads,
+                "step": self._build_step,
+            }
+            with pytensor.config.change_flags(floatX=self.dtype):
+                self._fns[key] = builders[kind](shape)
+        self._fns[kind] = self._fns[key]
+        return self._fns[key]
+
+    # ------------------------------------------------------------------
+    @property
+    def n_states(self):
+        return self.cell.states_per_layer * self.num_layers
+
+    def zero_states(self, batch_size):
+        """Initial hidden (and cell) states, a list of ``(batch_size, H)`` arrays."""
+        return [np.zeros((batch_size, self.hidden_dim), dtype=self.dtype) for _ in range(self.n_states)]
+
+    def _state_inputs(self, batch_size=None):
+        shape = (batch_size, self.hidden_dim) if batch_size is not None else (None, None)
+        return [pt.tensor(f"s{i}", dtype=self.dtype, shape=shape) for i in range(self.n_states)]
+
+    @staticmethod
+    def _int_input(name, shape, ndim=2):
+        """int32 tokens: ``(T, B)`` (or ``(B,)``), static shape when ``shape`` is given."""
+        return pt.tensor(name, dtype="int32", shape=shape if shape is not None else (None,) * ndim)
+
+    def _forward(self, x, init_states, masks=None):
+        """Logits ``(T, B, C)`` and final states for int32 ``x`` ``(T, B)``."""
+        cell, L, p, gate = self.cell, self.num_layers, self.params, self.gate_activation
+        n = cell.states_per_layer
+        finals = []
+        h_seq = None
+        for layer in range(L):
+            below = None
+            if layer > 0:
+                below = h_seq if masks is None else h_seq * masks[layer - 1]
+            if self.fused_gates:
+                # one recurrent product per step: (blocks*H, H) merged gate matrix
+                seqs = [cell.merged_inputs(x, p, layer, L, h_below=below)]
+                recurrent = [cell.merged_recurrent(p, layer, L)]
+
+                def step(pre_t, *rest):
+                    new, _ = cell.merged_step(pre_t, list(rest[:n]), rest[n], gate)
+                    return new
+            else:
+                # the word-level models' own per-layer step, inputs precomputed
+                if layer == 0:
+                    seqs = cell.first_projections(x, p)
+                else:
+                    seqs = cell.deep_projections(below, p, layer, L)
+                recurrent = list(p.values())
+                names = list(p)
+                blocks = len(seqs)
+
+                def step(*args, _layer=layer, _blocks=blocks, _names=names):
+                    xp_t = list(args[:_blocks])
+                    states = list(args[_blocks : _blocks + n])
+                    params = dict(zip(_names, args[_blocks + n :]))
+                    new, _ = cell.layer_step(xp_t, states, params, _layer, L, gate)
+                    return new
+
+            outs, _ = scan(
+                step,
+                sequences=seqs,
+                outputs_info=list(init_states[n * layer : n * (layer + 1)]),
+                non_sequences=recurrent,
+                strict=True,
+            )
+            outs = outs if isinstance(outs, (list, tuple)) else [outs]
+            finals.extend(o[-1] for o in outs)
+            h_seq = outs[0]
+        top = h_seq if masks is None else h_seq * masks[L - 1]
+        logits = matvec(p["V"], top) + p["c"] if "c" in p else matvec(p["V"], top)
+        return logits, finals
+
+    @staticmethod
+    def _mean_nll(logits, y):
+        T, B, C = logits.shape
+        flat = logits.reshape((T * B, C))
+        logp = flat - pt.logsumexp(flat, axis=1, keepdims=True)
+        return -pt.mean(logp[pt.arange(T * B), y.reshape((T * B,))])
+
+    def _build_train(self, shape=None):
+        x = self._int_input("x", shape)
+        y = self._int_input("y", shape)
+        lr = pt.scalar("learning_rate", dtype=self.dtype)
+        init = self._state_inputs(None if shape is None else shape[1])
+        masks = None
+        extra_inputs = []
+        if self.dropout > 0:
+            mshape = (None, None, None) if shape is None else (*shape, self.hidden_dim)
+            masks = [
+                pt.tensor(f"mask{i}", dtype=self.dtype, shape=mshape) for i in range(self.num_layers)
+            ]
+            extra_inputs = masks
+        logits, finals = self._forward(x, init, masks)
+        loss = self._mean_nll(logits, y)
+        params = list(self._shared.values())
+        grads = optim.clip_elementwise(pytensor.grad(loss, params), self.grad_clip)
+        if self.optimizer == "rmsprop":
+            updates, _ = optim.rmsprop_torch(
+                params, grads, lr, alpha=self.decay_rate, state=self._opt_state
+            )
+        else:
+            updates, _ = optim.adam(params, grads, lr, state=self._opt_state)
+        return pytensor.function(
+            [x, y, lr, *init, *extra_inputs],
+            [loss, *finals],
+            updates=updates,
+            mode=self._mode,
+            allow_input_downcast=True,
+            name="char_train_step",
+        )
+
+    def _build_grads(self, shape=None):
+        xs, ys = self._int_input("x", shape), self._int_input("y", shape)
+        init = self._state_inputs(None if shape is None else shape[1])
+        logits, _ = self._forward(xs, init)
+        loss = self._mean_nll(logits, ys)
+        grads = pytensor.grad(loss, list(self._shared.values()))
+        return pytensor.function(
+            [xs, ys, *init], [loss, *grads], mode=self._mode, allow_input_downcast=True
+        )
+
+    def loss_and_gradients(self, x, y, states):
+        """Mean loss and *unclipped* gradients (``param_names`` order); for tests."""
+        out = self._compiled("grads", np.shape(x))(x, y, *states)
+        return float(out[0]), OrderedDict(zip(self.param_names, out[1:]))
+
+    def _build_eval(self, shape=None):
+        x = self._int_input("x", shape)
+        y = self._int_input("y", shape)
+        init = self._state_inputs(None if shape is None else shape[1])
+        logits, finals = self._forward(x, init)
+        return pytensor.function(
+            [x, y, *init], [self._mean_nll(logits, y), *finals],
+            mode=self._mode, allow_input_downcast=True, name="char_eval",
+        )
+
+    def _build_step(self, shape=None):
+        x = self._int_input("x_t", shape, ndim=1)
+        init = self._state_inputs(None if shape is None else shape[0])
+        new, top = self.cell.step(x, init, self.params, self.num_layers, self.gate_activation)
+        logits = self.cell.logits(top, self.params)
+        return pytensor.function(
+            [x, *init], [logits, *new], mode=self._mode, allow_input_downcast=True,
+            name="char_step",
+        )
+
+    # ------------------------------------------------------------------
+    def dropout_masks(self, rng, seq_length, batch_size):
+        """Inverted-dropout masks (one per layer input above the first, plus the top)."""
+        keep = 1.0 - self.dropout
+        shape = (self.num_layers, seq_length, batch_size, self.hidden_dim)
+        masks = (rng.random(shape) < keep).astype(self.dtype) / keep
+        return list(masks)
+
+    def train_step(self, x, y, learning_rate, states, rng=None):
+        """One optimizer step on a batch; returns ``(loss, final states)``."""
+        train = self._compiled("train", np.shape(x))
+        extra = []
+        if self.dropout > 0:
+            if rng is None:
+                raise ValueError("dropout needs the trainer's rng for its masks")
+            extra = self.dropout_masks(rng, x.shape[0], x.shape[1])
+        out = train(x, y, learning_rate, *states, *extra)
+        return float(out[0]), list(out[1:])
+
+    def eval_loss(self, x, y, states):
+        """Mean loss per character of a batch (no dropout, no update)."""
+        out = self._compiled("eval", np.shape(x))(x, y, *states)
+        return float(out[0]), list(out[1:])
+
+    def step(self, x_t, states):
+        """One time step for sampling: ``(logits (B, C), new states)``."""
+        x_t = np.asarray(x_t, dtype=np.int32)
+        out = self._compiled("step", x_t.shape)(x_t, *states)
+        return out[0], list(out[1:])
+
+    def __repr__(self):
+        return (
+            f"CharRNN(vocab_size={self.vocab_size}, cell={self.cell.name!r}, "
+            f"hidden_dim={self.hidden_dim}, num_layers={self.num_layers}, mode={self.mode!r})"
+        )

@@ -1,0 +1,646 @@
+"""Graph building and the tutorial classes ``RNNTheano``, ``GRUTheano``, ``LSTMTheano``.
+
+One generic word-level language model (:class:`RecurrentLM`) builds the
+tutorials' graphs for any cell of :mod:`theano_rnn.cells.core`; the three tutorial
+classes fix the cell and keep the tutorials' names, signatures, defaults and
+public surface.
+
+Truncated back-propagation -- read this
+---------------------------------------
+The tutorials pass ``bptt_truncate`` to ``theano.scan(truncate_gradient=k)``.
+Theano (and PyTensor) then back-propagate only through the **last k steps of
+the whole sequence**: outputs earlier than step ``T - k`` contribute no
+gradient at all, not even to ``V``.  The NumPy tutorial's ``bptt`` instead
+truncates *each output's* path to its last ``k + 1`` steps.  The two differ for
+sentences longer than ``k``.  ``RNNTheano(bptt_truncate=4)`` was trained with
+the scan semantics, so that is the default here (``truncation="scan"``).  The
+NumPy tutorial's per-output semantics are available by name:
+``truncation="per_output"`` (each output's window is recomputed from the
+stop-gradient state before it, so forward values are unchanged).
+``bptt_truncate=-1`` (or ``<= 0``) means full back-propagation.
+
+Graphs
+------
+``graph="faithful"`` (default) builds the tutorials' graphs: one scan whose
+step computes the input column, every layer, the output product and the
+softmax.  ``graph="fast"`` builds :mod:`theano_rnn.graphs.fast`'s: inputs
+precomputed outside the loop, merged gate products, the output product and
+loss hoisted out of the scan, sparse updates of the embedding/one-hot
+columns.  Every public method returns the same numbers (to round-off) with
+the same signature.  The batch methods (``batch_loss``, ``batch_grads``,
+``batch_step`` on left-padded ``(T, B)`` blocks, see
+:func:`theano_rnn.graphs.fast.pad_batch`) always use the fast formulation.
+
+With ``mode="JAX"`` (static shapes) the per-sentence methods pad each
+sentence on the left to a multiple of ``jax_bucket`` tokens and run the
+masked fast graph with one sequence, for either ``graph`` setting (the
+numbers are the same).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import OrderedDict
+
+import numpy as np
+import pytensor
+import pytensor.tensor as pt
+from pytensor.gradient import disconnected_grad
+
+from theano_rnn import optim
+from theano_rnn.cells.core import get_cell
+from theano_rnn.compat import (
+    Param,
+    categorical_crossentropy,
+    function_with_defaults,
+    get_mode,
+    mode_name,
+    scan,
+    softmax,
+)
+from theano_rnn.models.layout import infer_layout
+from theano_rnn.graphs.fast import GRAPHS, FastGraph, bucket_length
+
+__all__ = [
+    "RecurrentLM", "RNNTheano", "GRUTheano", "LSTMTheano", "TRUNCATIONS", "GRAPHS", "MODEL_CLASSES",
+]
+
+log = logging.getLogger(__name__)
+
+TRUNCATIONS = ("scan", "per_output")
+
+
+class _Compiled:
+    """Descriptor: compile a function on first use, then cache it on the instance."""
+
+    def __init__(self, builder):
+        self.builder = builder
+        self.name = builder.__name__
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self
+        fns = obj.__dict__.setdefault("_compiled", {})
+        if self.name not in fns:
+            # graphs are built under the model's float type, whatever floatX is now
+            with pytensor.config.change_flags(floatX=obj.dtype):
+                fns[self.name] = self.builder(obj)
+        return fns[self.name]
+
+
+class RecurrentLM:
+    """A word-level recurrent language model on one sentence at a time.
+
+    Parameters are PyTensor shared variables named as in the tutorials and
+    exposed as attributes (``model.U`` ...).  Compiled functions are built on
+    first use.
+
+    Args:
+        cell: ``"rnn"``, ``"gru"`` or ``"lstm"``.
+        word_dim: vocabulary size C.
+        hidden_dim: hidden size H.
+        bptt_truncate: ``truncate_gradient`` of the scan; ``-1`` = full BPTT.
+        num_layers: stacked layers (gate blocks stacked layer-major).
+        gate_activation: ``"hard_sigmoid"`` or ``"sigmoid"`` (ignored by the
+            gate-less RNN, which only validates it).
+        rng: ``np.random.RandomState``/``Generator`` for the initial weights;
+            ``None`` draws from NumPy's global generator as the tutorials did
+            (so ``np.random.seed(10)`` reproduces their weights).
+        mode: backend, ``"C"`` (= Theano's ``FAST_RUN``), ``"NUMBA"``, ``"JAX"``
+            or a ``pytensor.compile.Mode``.
+        truncation: ``"scan"`` (Theano's semantics, default) or
+            ``"per_output"`` (the NumPy tutorial's); see the module docstring.
+        optimizer: ``"sgd"`` (``sgd_step(x, y, learning_rate)``) or
+            ``"rmsprop"`` (``sgd_step(x, y, learning_rate, decay=0.9)``).
+        graph: ``"faithful"`` (the tutorials' graph, default) or ``"fast"``
+            (:mod:`theano_rnn.graphs.fast`; same numbers, much faster).
+        jax_bucket: with ``mode="JAX"``, sentences are left-padded to a
+            multiple of this many tokens (one compiled shape per bucket).
+    """
+
+    cell_name = "rnn"
+    default_optimizer = "sgd"
+
+    def __init__(
+        self,
+        word_dim,
+        hidden_dim=100,
+        bptt_truncate=-1,
+        *,
+        cell=None,
+        num_layers=1,
+        gate_activation=None,
+        rng=None,
+        mode=None,
+        truncation="scan",
+        optimizer=None,
+        params=None,
+        input_mode=None,
+        graph="faithful",
+        jax_bucket=16,
+    ):
+        self.cell = get_cell(cell or self.cell_name)
+        if graph not in GRAPHS:
+            raise ValueError(f"graph must be one of {GRAPHS}, got {graph!r}")
+        self.graph = graph
+        self.jax_bucket = bucket_length(1, jax_bucket)  # validates: a positive integer
+        #: run the per-sentence methods through the padded masked graph even
+        #: outside JAX (set before the first call; for tests)
+        self._pad_to_bucket = False
+        self.input_mode = self.cell.check_input_mode(input_mode)
+        word_dim, hidden_dim, num_layers = int(word_dim), int(hidden_dim), int(num_layers)
+        if word_dim < 1 or hidden_dim < 1 or num_layers < 1:
+            raise ValueError(
+                f"word_dim, hidden_dim and num_layers must be positive, got "
+                f"{word_dim}, {hidden_dim}, {num_layers}"
+            )
+        if truncation not in TRUNCATIONS:
+            raise ValueError(f"truncation must be one of {TRUNCATIONS}, got {truncation!r}")
+        optimizer = optimizer or self.default_optimizer
+        if optimizer not in ("sgd", "rmsprop"):
+            raise ValueError(f"optimizer must be 'sgd' or 'rmsprop', got {optimizer!r}")
+        gate_activation = gate_activation or self.cell.default_gate or "hard_sigmoid"
+        self.cell.gate(gate_activation)  # validates the name
+        self.word_dim = word_dim
+        self.hidden_dim = hidden_dim
+        self.bptt_truncate = int(bptt_truncate)
+        self.num_layers = num_layers
+        self.gate_activation = gate_activation
+        self.truncation = truncation
+        self.optimizer = optimizer
+        self.mode = mode_name(mode)
+        self._mode = get_mode(mode)
+        self.dtype = pytensor.config.floatX
+        if params is None:
+            params = self.cell.init_params(word_dim, hidden_dim, num_layers, rng, self.input_mode)
+        self.param_names = tuple(
+            self.cell.param_shapes(word_dim, hidden_dim, num_layers, self.input_mode)
+        )
+        missing = [n for n in self.param_names if n not in params]
+        if missing:
+            raise ValueError(f"parameters: missing key {missing[0]!r}")
+        self._shared = OrderedDict()
+        self.check_shapes({n: params[n] for n in self.param_names})
+        for name in self.param_names:
+            value = np.asarray(params[name], dtype=self.dtype)
+            shared = pytensor.shared(value, name=name)
+            self._shared[name] = shared
+            setattr(self, name, shared)
+        self._opt_state = OrderedDict()
+        if optimizer == "rmsprop":
+            for name in self.param_names:
+                key = "m" + name
+                shared = pytensor.shared(
+                    np.zeros(self._shared[name].get_value(borrow=True).shape, dtype=self.dtype),
+                    name=key,
+                )
+                self._opt_state[key] = shared
+                setattr(self, key, shared)
+
+    # ------------------------------------------------------------------
+    # configuration, parameters, state
+    # ------------------------------------------------------------------
+    def config(self):
+        """Everything needed to rebuild this model (stored in checkpoints)."""
+        return {
+            "cell": self.cell.name,
+            "class": type(self).__name__,
+            "word_dim": self.word_dim,
+            "hidden_dim": self.hidden_dim,
+            "bptt_truncate": self.bptt_truncate,
+            "num_layers": self.num_layers,
+            "gate_activation": self.gate_activation,
+            "truncation": self.truncation,
+            "optimizer": self.optimizer,
+            "input_mode": self.input_mode,
+            "dtype": self.dtype,
+            "graph": self.graph,
+        }
+
+    @property
+    def params(self):
+        """Ordered dict name -> shared variable, in the tutorial's order."""
+        return OrderedDict(self._shared)
+
+    def get_params(self):
+        """Copies of the parameter values, name -> ndarray."""
+        return OrderedDict((n, s.get_value()) for n, s in self._shared.items())
+
+    def check_shapes(self, arrays, source="parameters"):
+        """Raise ``ValueError`` naming the first array whose shape does not fit."""
+        expected = self.cell.param_shapes(
+            self.word_dim, self.hidden_dim, self.num_layers, self.input_mode
+        )
+        for name, shape in expected.items():
+            if name not in arrays:
+                raise ValueError(f"{source}: missing key {name!r}")
+            got = tuple(np.shape(arrays[name]))
+            if got != tuple(shape):
+                raise ValueError(
+                    f"{source}: key {name!r} has shape {got}, expected {tuple(shape)}"
+                )
+
+    def set_params(self, arrays):
+        """Set parameter values from ``name -> array`` (shapes are checked)."""
+        self.check_shapes(arrays)
+        for name in self.param_names:
+            self._shared[name].set_value(np.asarray(arrays[name], dtype=self.dtype))
+
+    def resize(self, arrays):
+        """Adopt parameters of a different size: dims are inferred, graphs rebuilt.
+
+        Unlike the tutorial's ``load_model_parameters_theano`` (which changed
+        ``hidden_dim``/``word_dim`` without rebuilding anything), this
+        re-creates the shared variables, resets the optimizer caches and drops
+        every compiled function, so the next call compiles for the new size.
+        """
+        cell, C, H, L = infer_layout({k: np.shape(v) for k, v in arrays.items()}, self.cell.name)
+        config = self.config()
+        config.update(
+            word_dim=C, hidden_dim=H, num_layers=L, input_mode=self.cell.input_mode_of(arrays)
+        )
+        fresh = model_from_config(config, params=arrays, mode=self._mode)
+        fresh.jax_bucket, fresh._pad_to_bucket = self.jax_bucket, self._pad_to_bucket
+        stale = {"_compiled", "_graph_cache", "_fast_graph"}  # compiled for the old size
+        for key in stale & set(self.__dict__):
+            del self.__dict__[key]
+        self.__dict__.update(fresh.__dict__)
+        return self
+
+    @property
+    def optimizer_state(self):
+        """Ordered dict of the optimizer's shared caches (``mE`` ... for RMSprop)."""
+        return OrderedDict(self._opt_state)
+
+    def get_optimizer_state(self):
+        return OrderedDict((n, s.get_value()) for n, s in self._opt_state.items())
+
+    def set_optimizer_state(self, arrays):
+        for name, shared in self._opt_state.items():
+            if name not in arrays:
+                raise ValueError(f"optimizer state: missing key {name!r}")
+            value = np.asarray(arrays[name], dtype=self.dtype)
+            if value.shape != shared.get_value(borrow=True).shape:
+                raise ValueError(
+                    f"optimizer state: key {name!r} has shape {value.shape}, "
+                    f"expected {shared.get_value(borrow=True).shape}"
+                )
+            shared.set_value(value)
+
+    # ------------------------------------------------------------------
+    # graphs
+    # ------------------------------------------------------------------
+    def _scan_forward(self, x, params, truncate):
+        """The tutorials' scan: returns ``(o, states)``; ``o`` is (T, C)."""
+        cell, L, gate = self.cell, self.num_layers, self.gate_activation
+        names = list(params)
+        n_states = cell.states_per_layer * L
+
+        def forward_prop_step(x_t, *rest):
+            states = list(rest[:n_states])
+            p = dict(zip(names, rest[n_states:]))
+            new, top = cell.step(x_t, states, p, L, gate)
+            o_t = softmax(cell.logits(top, p))
+            return [o_t[0]] + new
+
+        init = [dict(initial=s) for s in cell.initial_states(self.hidden_dim, L, dtype=self.dtype)]
+        outputs, _ = scan(
+            forward_prop_step,
+            sequences=x,
+            outputs_info=[None] + init,
+            non_sequences=list(params.values()),
+            truncate_gradient=truncate,
+            strict=True,
+        )
+        return outputs[0], outputs[1:]
+
+    def _per_output_cost(self, x, y, params, states):
+        """Sum of cross-entropies whose gradient is the NumPy tutorial's BPTT.
+
+        For each output ``t`` the states are recomputed over the window
+        ``t-k .. t`` from the stop-gradient state before it, all outputs at
+        once (the cells' step functions accept a batch of positions).
+        """
+        cell, L, gate, k = self.cell, self.num_layers, self.gate_activation, self.bptt_truncate
+        T = x.shape[0]
+        start = pt.arange(T) - k  # first step of each output's window
+        windows = []
+        for s in states:
+            s = disconnected_grad(s)
+            prev = pt.concatenate([pt.zeros_like(s[:1]), s[:-1]], axis=0)  # state before step t
+            windows.append(pt.switch(pt.ge(start, 0)[:, None], prev[pt.maximum(start, 0)], 0))
+        for j in range(k + 1):
+            pos = start + j
+            valid = pt.ge(pos, 0)[:, None]
+            new, _ = cell.step(x[pt.maximum(pos, 0)], windows, params, L, gate)
+            windows = [pt.switch(valid, n, w) for n, w in zip(new, windows)]
+        top = windows[cell.states_per_layer * (L - 1)]
+        probs = softmax(cell.logits(top, params))
+        return pt.sum(categorical_crossentropy(probs, y))
+
+    def _graph(self):
+        """Symbolic inputs, probabilities, cost and gradients (built once)."""
+        if "_graph_cache" in self.__dict__:
+            return self._graph_cache
+        x = pt.ivector("x")
+        y = pt.ivector("y")
+        params = self.params
+        truncated = self.bptt_truncate > 0
+        use_scan_truncation = truncated and self.truncation == "scan"
+        o, states = self._scan_forward(x, params, self.bptt_truncate if use_scan_truncation else -1)
+        o_error = pt.sum(categorical_crossentropy(o, y))
+        if truncated and self.truncation == "per_output":
+            cost = self._per_output_cost(x, y, params, states)
+        else:
+            cost = o_error
+        grads = pytensor.grad(cost, list(params.values()))
+        self._graph_cache = dict(x=x, y=y, o=o, o_error=o_error, cost=cost, grads=grads)
+        return self._graph_cache
+
+    def _function(self, inputs, outputs, **kwargs):
+        return pytensor.function(
+            inputs, outputs, mode=self._mode, allow_input_downcast=True, **kwargs
+        )
+
+    @property
+    def _fast(self):
+        """The :class:`~theano_rnn.graphs.fast.FastGraph` of this model (built once)."""
+        if "_fast_graph" not in self.__dict__:
+            self.__dict__["_fast_graph"] = FastGraph(self)
+        return self.__dict__["_fast_graph"]
+
+    @property
+    def _padded(self):
+        """Per-sentence methods pad to ``jax_bucket`` (JAX needs static shapes)."""
+        return self.mode == "JAX" or bool(self._pad_to_bucket)
+
+    def _fast_method(self, name):
+        """``name`` from the fast graph, or ``None`` for the faithful one."""
+        if self.graph == "fast" or self._padded:
+            return self._fast.sentence_method(name)
+        return None
+
+    # ------------------------------------------------------------------
+    # compiled functions (tutorial surface)
+    # ------------------------------------------------------------------
+    @_Compiled
+    def forward_propagation(self):
+        """Output probabilities (T, C) for a sentence ``x``."""
+        fast = self._fast_method("forward_propagation")
+        if fast is not None:
+            return fast
+        g = self._graph()
+        return self._function([g["x"]], g["o"], name="forward_propagation")
+
+    @_Compiled
+    def predict_class(self):
+        """Most likely next word at every position (argmax of the probabilities)."""
+        fast = self._fast_method("predict_class")
+        if fast is not None:
+            return fast
+        g = self._graph()
+        return self._function([g["x"]], pt.argmax(g["o"], axis=1), name="predict_class")
+
+    @_Compiled
+    def ce_error(self):
+        """Summed cross-entropy of one sentence."""
+        fast = self._fast_method("ce_error")
+        if fast is not None:
+            return fast
+        g = self._graph()
+        return self._function([g["x"], g["y"]], g["o_error"], name="ce_error")
+
+    @property
+    def bptt_names(self):
+        """Parameter names in the order ``bptt`` returns their gradients."""
+        return self.param_names
+
+    @_Compiled
+    def bptt(self):
+        """Gradients of the (truncated) cost, in the order of ``bptt_names``."""
+        fast = self._fast_method("bptt")
+        if fast is not None:
+            return fast
+        g = self._graph()
+        d = dict(zip(self.param_names, g["grads"]))
+        return self._function([g["x"], g["y"]], [d[n] for n in self.bptt_names], name="bptt")
+
+    @_Compiled
+    def sgd_step(self):
+        """One training step; returns the sentence's loss before the update.
+
+        ``sgd``: ``sgd_step(x, y, learning_rate)``.  ``rmsprop``:
+        ``sgd_step(x, y, learning_rate, decay=0.9)`` with the tutorial's
+        RMSprop (``decay`` must lie in (0, 1)).
+        """
+        fast = self._fast_method("sgd_step")
+        if fast is not None:
+            return fast
+        g = self._graph()
+        lr = pt.scalar("learning_rate", dtype=self.dtype)
+        params = list(self._shared.values())
+        if self.optimizer == "sgd":
+            updates, _ = optim.sgd(params, g["grads"], lr)
+            step = self._function(
+                [g["x"], g["y"], lr], g["o_error"], updates=updates, name="sgd_step"
+            )
+
+            def sgd_step(x, y, learning_rate):
+                return float(step(x, y, learning_rate))
+
+            sgd_step.fn = step
+            return sgd_step
+        decay = pt.scalar("decay", dtype=self.dtype)
+        updates, _ = optim.rmsprop_tutorial(params, g["grads"], lr, decay, state=self._opt_state)
+        step = function_with_defaults(
+            [g["x"], g["y"], lr, Param(decay, default=0.9)],
+            g["o_error"],
+            updates=updates,
+            mode=self._mode,
+            name="sgd_step",
+            allow_input_downcast=True,
+        )
+
+        def sgd_step(x, y, learning_rate, decay=0.9):
+            if not (0.0 < float(decay) < 1.0):
+                raise ValueError(f"RMSprop decay must lie in (0, 1), got {decay}")
+            return float(step(x, y, learning_rate, decay))
+
+        sgd_step.fn = step.fn
+        return sgd_step
+
+    def next_word_probs(self, prefix):
+        """Probabilities of the next word after ``prefix`` (a list of indices)."""
+        return np.asarray(self.forward_propagation(np.asarray(prefix, dtype=np.int32))[-1])
+
+    def calculate_total_loss(self, X, Y):
+        """Sum of the sentences' cross-entropies.
+
+        The fast graph (outside JAX) evaluates length-sorted padded batches.
+        """
+        if self.graph == "fast" and not self._padded:
+            X, Y = list(X), list(Y)
+            if len(X) != len(Y):
+                raise ValueError(f"calculate_total_loss: {len(X)} inputs but {len(Y)} targets")
+            return self._fast.total_loss(X, Y)
+        return float(np.sum([self.ce_error(x, y) for x, y in zip(X, Y)]))
+
+    # ------------------------------------------------------------------
+    # batches (always the fast formulation)
+    # ------------------------------------------------------------------
+    def batch_loss(self, x, y, mask):
+        """Summed cross-entropy over the real tokens of a left-padded batch.
+
+        ``x``, ``y``: int ``(T, B)``, time-major; ``mask``: float ``(T, B)``,
+        1 on tokens, 0 on (leading) padding -- see
+        :func:`theano_rnn.graphs.fast.pad_batch`.
+        """
+        return self._fast.batch_loss(x, y, mask)
+
+    def batch_grads(self, x, y, mask):
+        """Dense gradients (``bptt_names`` order) of :meth:`batch_loss`'s sum,
+        truncated per sequence as :meth:`bptt` truncates one sentence."""
+        return self._fast.batch_grads(x, y, mask)
+
+    def batch_step(self, x, y, mask, learning_rate, decay=0.9, scale=1.0):
+        """One optimizer step along ``scale`` times the gradient of the
+        batch's summed loss (the sum of its sentences' gradients; ``scale =
+        1/B`` steps along the mean); returns the summed loss before the
+        update.  ``decay`` is RMSprop's (ignored by ``sgd``)."""
+        return self._fast.batch_step(x, y, mask, learning_rate, decay, scale)
+
+    def calculate_loss(self, X, Y):
+        """Mean cross-entropy per word."""
+        num_words = int(np.sum([len(y) for y in Y]))
+        if num_words == 0:
+            raise ValueError("calculate_loss: no words")
+        return self.calculate_total_loss(X, Y) / float(num_words)
+
+    def __repr__(self):
+        graph = ", graph='fast'" if self.graph == "fast" else ""
+        return (
+            f"{type(self).__name__}(word_dim={self.word_dim}, hidden_dim={self.hidden_dim}, "
+            f"bptt_truncate={self.bptt_truncate}, num_layers={self.num_layers}, "
+            f"mode={self.mode!r}{graph})"
+        )
+
+
+class RNNTheano(RecurrentLM):
+    """WildML part 2's ``RNNTheano`` (``rnn_theano.py``).
+
+    ``s_t = tanh(U[:, x_t] + W s_{t-1})``, ``o_t = softmax(V s_t)``;
+    ``U`` (H, C), ``V`` (C, H), ``W`` (H, H), drawn in the order U, V, W from
+    ``U(-1/sqrt(C), 1/sqrt(C))`` and ``U(-1/sqrt(H), 1/sqrt(H))``.
+
+    Surface: ``forward_propagation(x)`` (probabilities), ``predict(x)``
+    (argmax), ``ce_error(x, y)``, ``bptt(x, y) -> [dU, dV, dW]``,
+    ``sgd_step(x, y, learning_rate)``, ``calculate_total_loss(X, Y)``,
+    ``calculate_loss(X, Y)``.
+
+    ``bptt_truncate=4`` is passed to ``scan(truncate_gradient=4)``: only the
+    last 4 steps of each sentence are back-propagated (Theano's semantics,
+    reproduced; see :mod:`theano_rnn.models.word`).  ``truncation="per_output"``
+    gives the NumPy tutorial's per-output truncation instead.
+    """
+
+    cell_name = "rnn"
+    default_optimizer = "sgd"
+
+    def __init__(self, word_dim, hidden_dim=100, bptt_truncate=4, **kwargs):
+        kwargs.setdefault("num_layers", 1)
+        super().__init__(word_dim, hidden_dim, bptt_truncate, cell="rnn", **kwargs)
+
+    @property
+    def predict(self):
+        """Part 2: ``predict`` is the argmax (``predict_class``)."""
+        return self.predict_class
+
+
+class _GatedTutorialModel(RecurrentLM):
+    default_optimizer = "rmsprop"
+
+    @property
+    def predict(self):
+        """Part 4: ``predict`` returns the probabilities (``forward_propagation``)."""
+        return self.forward_propagation
+
+
+class GRUTheano(_GatedTutorialModel):
+    """WildML part 4's ``GRUTheano`` (``gru_theano.py``): two GRU layers.
+
+    Embedding ``E`` (H, C); ``U``, ``W`` (6, H, H) and ``b`` (6, H), slices
+    0-2 = layer 1's update gate z, reset gate r, candidate, 3-5 = layer 2's;
+    ``V`` (C, H), ``c`` (C,).  Gates use Theano's ``hard_sigmoid``.  Init from
+    the global NumPy generator (or ``rng``) in the order E, U, W, V; b, c zero.
+
+    Surface: ``predict(x)`` = probabilities, ``predict_class(x)`` = argmax,
+    ``ce_error``, ``bptt -> [dE, dU, dW, db, dV, dc]``,
+    ``sgd_step(x, y, learning_rate, decay=0.9)`` (RMSprop with caches
+    ``mE mU mW mV mb mc``), ``calculate_total_loss``, ``calculate_loss``.
+    """
+
+    cell_name = "gru"
+
+    def __init__(self, word_dim, hidden_dim=128, bptt_truncate=-1, **kwargs):
+        kwargs.setdefault("num_layers", 2)
+        super().__init__(word_dim, hidden_dim, bptt_truncate, cell="gru", **kwargs)
+
+    @property
+    def bptt_names(self):
+        """Parameter names in ``bptt``'s order: the tutorial's E, U, W, b, V, c
+        (``Ux`` in place of ``E`` for one-hot input; no ``U`` for a one-layer
+        one-hot model)."""
+        order = ("E", "Ux", "U", "W", "b", "V", "c")
+        return tuple(n for n in order if n in self.param_names)
+
+
+class LSTMTheano(GRUTheano):
+    """An LSTM in the GRU tutorial's conventions (one layer by default).
+
+    ``E`` (H, C); ``U``, ``W`` (4L, H, H), ``b`` (4L, H) with block order
+    input gate i, forget gate f, output gate o, candidate g; ``U`` multiplies
+    the embedded input, ``W`` the previous hidden state::
+
+        i, f, o = sigmoid(U x + W h_prev + b)     g = tanh(U x + W h_prev + b)
+        c_t = f * c_prev + i * g                  h_t = o * tanh(c_t)
+
+    output ``softmax(V h_t + c)``; same init order, surface and RMSprop as
+    :class:`GRUTheano`.
+    """
+
+    cell_name = "lstm"
+
+    def __init__(self, word_dim, hidden_dim=128, bptt_truncate=-1, **kwargs):
+        kwargs.setdefault("num_layers", 1)
+        RecurrentLM.__init__(self, word_dim, hidden_dim, bptt_truncate, cell="lstm", **kwargs)
+
+
+MODEL_CLASSES = {"rnn": RNNTheano, "gru": GRUTheano, "lstm": LSTMTheano}
+
+
+def model_from_config(config, params=None, mode=None, graph=None):
+    """Rebuild a model from :meth:`RecurrentLM.config` (and optional parameters).
+
+    ``graph`` overrides the config's (``None``: the config's, default "faithful").
+    """
+    cls = MODEL_CLASSES[config["cell"]]
+    kwargs = dict(
+        num_layers=config.get("num_layers", 1),
+        gate_activation=config.get("gate_activation"),
+        truncation=config.get("truncation", "scan"),
+        optimizer=config.get("optimizer"),
+        input_mode=config.get("input_mode"),
+        mode=mode,
+        params=params,
+        graph=graph or config.get("graph") or "faithful",
+    )
+    return cls(config["word_dim"], config["hidden_dim"], config.get("bptt_truncate", -1), **kwargs)
+
+
+def expected_loss_random(word_dim):
+    """Expected per-word loss of uniform predictions, ``ln C``."""
+    return math.log(word_dim)
