@@ -64,7 +64,7 @@ import json, warnings
 import pytensor
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
-    from theano_rnn import blas
+    from theano_rnn.runtime import blas
     from theano_rnn.compat import get_mode
     get_mode("C"); get_mode(None); blas.ensure_blas()
     {extra}
@@ -182,18 +182,18 @@ def test_cli_thread_pin_covers_the_library_linked_later():
     _linked_by_us()
     code = """
 import ctypes, json
-from theano_rnn import blas, cliutil
+from theano_rnn.runtime import blas, threads as pins
 def threads(lib):
     return ctypes.CDLL(lib).scipy_openblas_get_num_threads()
 def loaded():
     with open("/proc/self/maps") as fh:
         return "scipy.libs/libscipy_openblas" in fh.read()
-with cliutil.blas_threads(1):
+with pins.blas_threads(1):
     before = loaded()  # not loaded yet: the pin must reach it when ensure_blas loads it
     status = blas.ensure_blas()
     inside = threads(status.library)
 after = threads(status.library)
-cliutil.pin_loaded_library(status.library)  # outside a block: no effect
+pins.pin_loaded_library(status.library)  # outside a block: no effect
 print(json.dumps({"inside": inside, "after": after, "untouched": threads(status.library),
                   "source": status.source, "before": before}))
 """
