@@ -42,6 +42,7 @@ from theano_rnn.data import corpora
 from theano_rnn.data.chars import CharLoader, CharVocab, load_corpus, read_chars, read_poems_json
 from theano_rnn.errors import DataError
 from theano_rnn.errors import CheckpointError
+from theano_rnn.cli.plot import loss_history, plot_loss
 from theano_rnn.cli.util import StopFlag, add_common_options, command_parser
 from theano_rnn.errors import CLIError
 from theano_rnn.cli.util import check_mode as _check_mode
@@ -61,6 +62,7 @@ __all__ = [
     "is_char_checkpoint",
     "route_argv",
     "python_source_corpus",
+    "loss_history",
 ]
 
 PROG = "theano-rnn"
@@ -297,6 +299,9 @@ def add_commands(subparsers):
                    help="always take the most likely character (char-rnn's -sample 0)")
     s.add_argument("--stop", default=None, metavar="STRING",
                    help="stop once the generated text contains STRING (printed)")
+    s.add_argument("-n", "--num-samples", type=_POSITIVE, default=1, metavar="N",
+                   help="independent samples, separated by a blank line; sample i uses seed "
+                        "S+i (default 1)")
     _add_common(s)
     s.set_defaults(char_command="sample-char")
 
@@ -731,96 +736,25 @@ def _sample_char(args, show_progress, t_start):
         raise CLIError(f"{path} stores no vocabulary")
     md = ck.metadata if isinstance(ck.metadata, dict) else {}
     vocab = CharVocab.from_list(ck.index_to_word, unknown=md.get("vocab_unknown"))
-    log.info("Sampling %d characters from %r (temperature %g%s, seed %d)", args.length,
-             ck.model, args.temperature, ", argmax" if args.argmax else "", args.seed)
-    _stream_sample(ck.model, vocab, args.length, prime=args.prime, temperature=args.temperature,
-                   seed=args.seed, sample_chars=sample_chars, argmax=args.argmax,
-                   stop=args.stop or None, prime_policy=args.prime_policy)
-    return 0
-
-
-# ---------------------------------------------------------------------------- plot
-
-
-def _import_matplotlib():
-    """``(Figure, FigureCanvasAgg)``; a one-line error naming the extra when missing."""
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError:
-        raise CLIError("plot needs matplotlib, which is not installed: "
-                       "pip install 'theano_rnn[plot]' (or pip install matplotlib)") from None
-    return Figure, FigureCanvasAgg
-
-
-def loss_history(path):
-    """``(train, val, xlabel, title)`` from a checkpoint: lists of (x, loss)."""
-    meta = io.read_metadata(path)
-    md = meta.get("metadata", {}) if isinstance(meta.get("metadata"), dict) else {}
-    model = meta.get("model", {}) if isinstance(meta.get("model"), dict) else {}
-    desc = (f"{model.get('num_layers', '?')} x {model.get('hidden_dim', '?')} "
-            f"{str(model.get('cell', '?')).upper()}")
-    if md.get("kind") == "char":
-        tr = md.get("trainer", {})
-        train = [tuple(v) for v in tr.get("train_losses", [])]
-        val = [tuple(v) for v in tr.get("val_losses", [])]
-        corpus = (md.get("options") or {}).get("corpus")
-        name = "Python stdlib source" if corpus is None else ", ".join(
-            Path(c).name for c in corpus) if isinstance(corpus, list) else str(corpus)
-        return train, val, "iteration", f"char-rnn {desc} on {name}"
-    losses = [tuple(v) for v in md.get("losses", [])]
-    return losses, [], "examples seen", f"{desc} (word level)"
-
-
-def _plot(args, show_progress, t_start):
-    path = args.checkpoint
-    if not Path(path).is_file():
-        raise CLIError(f"no such checkpoint: {path}")
-    Figure, FigureCanvasAgg = _import_matplotlib()
-    train, val, xlabel, title = loss_history(path)
-    if not train and not val:
-        raise CLIError(f"{path} holds no loss history to plot")
-    out = Path(args.output) if args.output else Path(path).with_name(Path(path).stem + "_loss.png")
-    _check_output(out)
-    fig = Figure(figsize=(8, 4.5))
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot(1, 1, 1)
-    if train:
-        x = np.array([t[0] for t in train], dtype=float)
-        y = np.array([t[1] for t in train], dtype=float)
-        window = args.smooth or max(1, len(y) // 50)
-        if window > 1 and len(y) >= window:
-            ax.plot(x, y, color="tab:blue", alpha=0.25, linewidth=0.8, label="training (raw)")
-            ys = np.convolve(y, np.ones(window) / window, mode="valid")
-            ax.plot(x[window - 1:], ys, color="tab:blue", linewidth=1.6,
-                    label=f"training (mean of {window})")
-        else:
-            ax.plot(x, y, color="tab:blue", linewidth=1.2, marker="." if len(y) < 50 else None,
-                    label="training")
-    if val:
-        ax.plot([v[0] for v in val], [v[1] for v in val], color="tab:orange", marker="o",
-                linewidth=1.6, label="validation")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel("loss (nats per character)" if xlabel == "iteration" else "loss")
-    ax.set_title(title)
-    ax.grid(True, alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    tmp = out.with_name(f".{out.name}.tmp.png")
-    try:
-        fig.savefig(tmp, dpi=args.dpi, format="png")
-        os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    log.info("Wrote %s (%d training points, %d validation points)", out, len(train), len(val))
-    print(out)
+    n = getattr(args, "num_samples", 1)
+    if args.seed + n > 2**32:
+        raise CLIError(f"--seed {args.seed} with -n {n}: the seeds S..S+N-1 must be < 2**32",
+                       status=2)
+    for i in range(n):
+        if i:
+            _write_out("\n")
+        log.info("Sampling %d characters from %r (temperature %g%s, seed %d)", args.length,
+                 ck.model, args.temperature, ", argmax" if args.argmax else "", args.seed + i)
+        _stream_sample(ck.model, vocab, args.length, prime=args.prime,
+                       temperature=args.temperature, seed=args.seed + i,
+                       sample_chars=sample_chars, argmax=args.argmax, stop=args.stop or None,
+                       prime_policy=args.prime_policy)
     return 0
 
 
 # ----------------------------------------------------------------------------- run
 
-_HANDLERS = {"train-char": _train_char, "sample-char": _sample_char, "plot": _plot}
+_HANDLERS = {"train-char": _train_char, "sample-char": _sample_char, "plot": plot_loss}
 
 
 def run(args, show_progress=None) -> int:

@@ -218,16 +218,20 @@ def _add_corpus(p, train):
                         "path and $NLTK_DATA; without one Punkt is trained on the corpus)")
 
 
-def build_parser():
-    """The argument parser of ``theano-rnn`` (subcommands train, generate, gradcheck)."""
+def build_parser(epilog="Run 'theano-rnn COMMAND --help' for the options of a command."):
+    """The argument parser of ``theano-rnn``: every command name (see :func:`add_commands`)."""
     parser = _Parser(
         prog=PROG,
         description="The WildML Theano RNN/GRU/LSTM language-model tutorials on PyTensor.",
-        epilog="Run 'theano-rnn COMMAND --help' for the options of a command.",
+        epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    add_commands(parser.add_subparsers(dest="command", metavar="COMMAND"))
+    return parser
 
+
+def add_commands(sub):
+    """Register every command on ``sub`` (what ``ArgumentParser.add_subparsers()`` returned)."""
     # ---- train
     t = sub.add_parser(
         "train",
@@ -253,6 +257,10 @@ def build_parser():
             "end, with the vocabulary, the options and the loss history."
         ),
     )
+    # the other tasks are rewritten to their commands before parsing (cli/main.py)
+    t.add_argument("--task", choices=("wordlm",), default="wordlm", metavar="TASK",
+                   help="wordlm (default: the options below), charlm, cloze or classify; "
+                        "'theano-rnn train --task TASK --help' lists the options of TASK")
     _add_corpus(t, train=True)
     _add_model(t, {"hidden_help": "hidden size H (default $HIDDEN_DIM, else rnn 80 / gru, lstm "
                                   "128 with --corpus, 50 on the embedded corpus)"})
@@ -343,7 +351,7 @@ def build_parser():
     charcli.add_commands(sub)
     clozecli.add_commands(sub)
     classifycli.add_commands(sub)
-    return parser
+    return sub
 
 
 # ------------------------------------------------------------------------- helpers
@@ -818,23 +826,13 @@ COMMANDS = {"train": _cmd_train, "generate": _cmd_generate, "sample": _cmd_gener
             "gradcheck": _cmd_gradcheck}
 
 
-def _cmd_char(args, environ, show_progress):
-    return charcli.run(args, show_progress=show_progress)
+def _run_with(module):
+    """A COMMANDS entry that hands the parsed arguments to ``module.run``."""
+    return lambda args, environ, show_progress: module.run(args, show_progress=show_progress)
 
 
-COMMANDS.update(dict.fromkeys(charcli.COMMANDS, _cmd_char))
-
-
-def _cmd_cloze(args, environ, show_progress):
-    return clozecli.run(args, show_progress=show_progress)
-
-
-def _cmd_classify(args, environ, show_progress):
-    return classifycli.run(args, show_progress=show_progress)
-
-
-COMMANDS.update(dict.fromkeys(clozecli.COMMANDS, _cmd_cloze))
-COMMANDS.update(dict.fromkeys(classifycli.COMMANDS, _cmd_classify))
+COMMANDS.update({name: _run_with(module) for module in (charcli, clozecli, classifycli)
+                 for name in module.COMMANDS})
 
 
 # ---------------------------------------------------------------------------- main
