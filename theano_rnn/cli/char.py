@@ -12,6 +12,7 @@
 ``theano-rnn plot CKPT``
     A PNG of the training and validation loss stored in a checkpoint
     (needs the optional ``plot`` extra: ``pip install 'theano_rnn[plot]'``).
+    Its handler lives in :mod:`theano_rnn.cli.plot`.
 
 This module is self-contained: :func:`add_commands` registers the three
 sub-commands on any ``argparse`` sub-parser collection and :func:`run`
