@@ -117,6 +117,15 @@ def test_sample_and_generate_take_every_kind(fakes, kind, command, attr):
         assert getattr(parse(routed), attr[0]) == attr[1]
 
 
+def test_option_values_are_not_the_checkpoint(fakes, capsys):
+    # the value of --corpus is an existing file too: the checkpoint is the argument after it
+    assert cli.main(["generate", "--corpus", fakes["word"], fakes["char"]]) == 2
+    err = capsys.readouterr().err
+    assert "--corpus does not fit" in err and "char-rnn checkpoint" in err
+    routed = translate(["sample", "--text", fakes["word"], fakes["classify"]])
+    assert routed == ["classify", "predict", "--text", fakes["word"], fakes["classify"]]
+
+
 def test_checkpoint_kind(fakes, tmp_path):
     assert {k: cli.checkpoint_kind(p) for k, p in fakes.items()} == {
         "word": "word", "char": "char", "cloze": "cloze", "classify": "classify"}

@@ -129,12 +129,20 @@ def _pop_option(args, name):
     return None, args
 
 
-def _find_checkpoint(args):
-    """The first argument that is not an option and names an existing file (None: none)."""
+def _find_checkpoint(parser, args):
+    """The first argument that is neither an option nor an option's value and names an
+    existing file (None: none)."""
+    takes_value = {}
+    for _, _, command in KINDS.values():
+        for opt, action in _options(_subparser(parser, *command)).items():
+            takes_value[opt] = takes_value.get(opt, False) or action.nargs != 0
+    skip = False
     for tok in args:
-        if tok == "--":
-            continue
-        if not tok.startswith("-") and Path(tok).is_file():
+        if skip:
+            skip = False
+        elif tok.startswith("-"):
+            skip = "=" not in tok and takes_value.get(tok, False)
+        elif Path(tok).is_file():
             return tok
     return None
 
@@ -205,7 +213,7 @@ def translate_argv(argv, parser):
         sys.stdout.write(sample_help(parser, command))
         sys.stdout.flush()
         return None
-    path = _find_checkpoint(rest)
+    path = _find_checkpoint(parser, rest)
     if path is None:
         if command == "eval":
             raise CLIError(f"eval needs an existing checkpoint CKPT (see '{PROG} eval --help')",
