@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,6 +22,8 @@ import pytest
 from theano_rnn import io
 from theano_rnn.errors import CheckpointError
 from theano_rnn.runtime import files
+
+ROOT = str(Path(__file__).resolve().parents[2])
 
 
 def _dead_pid():
@@ -118,7 +121,7 @@ except Exception as exc:
 def test_file_size_limit_efbig(tmp_path):
     target = tmp_path / "x.npz"
     out = subprocess.run([sys.executable, "-c", _EFBIG, str(target)], capture_output=True,
-                         text=True, env={**os.environ, "PYTHONPATH": os.getcwd()}, timeout=120)
+                         text=True, env={**os.environ, "PYTHONPATH": ROOT}, timeout=120)
     assert out.returncode == 0, out.stderr
     line = out.stdout.strip()
     assert line.startswith("OSError cannot write") and "File too large" in line
@@ -156,3 +159,38 @@ def test_lock_refuses_live_and_takes_over_dead(tmp_path):
     with files.OutputLock(target) as again:
         assert again.held and lock.path.read_text().split()[0] == str(os.getpid())
     assert not lock.path.exists()
+
+
+_KILLED_WRITER = """
+import sys, time
+from theano_rnn.runtime import files
+
+def slow(fh):
+    fh.write(b"x" * 100000)
+    fh.flush()
+    print("writing", flush=True)
+    time.sleep(60)
+
+files.atomic_write(sys.argv[1], slow)
+"""
+
+
+def test_kill_9_during_a_write_then_next_write_cleans_up(tmp_path):
+    target = tmp_path / "x.npz"
+    files.atomic_savez(target, {"a": np.ones(2)})
+    before = target.read_bytes()
+    proc = subprocess.Popen([sys.executable, "-c", _KILLED_WRITER, str(target)],
+                            stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": ROOT})
+    try:
+        assert proc.stdout.readline().strip() == "writing"
+        assert len(files.temp_files(target)) == 1          # its half-written temp file
+        assert files.remove_stale_temps(target) == []       # the writer is alive: kept
+    finally:
+        proc.kill()
+        proc.wait()
+    assert target.read_bytes() == before                  # the target never saw the write
+    (leftover,) = files.temp_files(target)
+    assert leftover.stat().st_size == 100000
+    files.atomic_savez(target, {"a": np.zeros(3)})        # the next write removes it
+    assert files.temp_files(target) == [] and np.load(target)["a"].shape == (3,)
