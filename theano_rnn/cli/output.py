@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import errno
 import logging
 import os
 import threading
@@ -114,9 +115,8 @@ def claim_output(args, default, *, companions=None, output=_FROM_ARGS, init_from
         lock = OutputLock(path)
         if any(p.exists() for p in [path, lock.path, *map(Path, companions(path))]):
             continue
-        try:
-            claimed = _lock(path)
-        except CLIError:  # another run took this name just now
+        claimed = _lock(path, busy_ok=True)
+        if claimed is None:  # another run took this name just now
             continue
         if n > 1:
             log.info("%s already holds an earlier run; this run writes %s (pass %s to choose)",
@@ -125,11 +125,14 @@ def claim_output(args, default, *, companions=None, output=_FROM_ARGS, init_from
     raise CLIError(f"no free name for {default} (tried {default.stem}_2 ... _9999); pass {what}")
 
 
-def _lock(path):
+def _lock(path, busy_ok=False):
+    """``str(path)`` locked until the command ends; None if ``busy_ok`` and another run holds it."""
     lock = OutputLock(path)
     try:
         lock.acquire()
     except OSError as exc:
+        if busy_ok and exc.errno == errno.EBUSY:
+            return None
         raise CLIError(" ".join(str(exc).split())) from None
     _on_command_exit(lock.release)
     return str(path)
