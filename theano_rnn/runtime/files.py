@@ -206,10 +206,10 @@ def _busy(message):
 class OutputLock:
     """``<target>.lock``, created with ``O_EXCL``, holding ``"<pid> <host>"`` of the run writing ``target``.
 
-    :meth:`acquire` raises a one-line :class:`OSError` (``errno.EBUSY``, naming: the pid and the lock
-    file) while another live process holds it; a lock whose pid is dead (on
-    this host) is taken over.  :meth:`release` removes the file if it is still
-    ours.  A context manager.
+    :meth:`acquire` raises a one-line :class:`OSError` (``errno.EBUSY``; the
+    message names the holder's pid and the lock file) while another live
+    process holds it; a lock whose pid is dead (on this host) is taken over.
+    :meth:`release` removes the file if it is still ours.  A context manager.
     """
 
     def __init__(self, target):
