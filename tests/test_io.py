@@ -177,3 +177,35 @@ def test_graph_setting_survives_a_checkpoint_with_and_without_model_class(tmp_pa
     assert rnn_io.load(path).model.graph == "fast"
     assert rnn_io.load(path, model_class=RNNTheano).model.graph == "fast"
     assert rnn_io.load(path, graph="faithful").model.graph == "faithful"
+
+
+@pytest.mark.parametrize("kind, says", [
+    ("empty", "the file is empty (0 bytes)"),
+    ("truncated", "the file is truncated"),
+    ("random", "not a .npz checkpoint (not a zip archive"),
+    ("npy", "a single .npy array, not a .npz checkpoint"),
+    ("bad_crc", "the file is corrupt"),
+])
+def test_damaged_checkpoint_says_what_is_wrong(tmp_path, kind, says):
+    good = tmp_path / "good.npz"
+    np.savez(good, U=np.arange(4000.0), __meta__=np.array("{}"))
+    data = good.read_bytes()
+    path = tmp_path / "bad.npz"
+    if kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "truncated":
+        path.write_bytes(data[: len(data) // 2])
+    elif kind == "random":
+        path.write_bytes(np.random.RandomState(0).bytes(1000))
+    elif kind == "npy":
+        with open(path, "wb") as fh:
+            np.save(fh, np.ones(3))
+    else:
+        damaged = bytearray(data)
+        damaged[200:260] = b"x" * 60
+        path.write_bytes(bytes(damaged))
+    for read in (io.load, io.read_metadata, io.load_arrays):
+        with pytest.raises(io.CheckpointError) as info:
+            read(path)
+        assert str(info.value).startswith(f"cannot read checkpoint {path}: ")
+        assert says in str(info.value) and "\n" not in str(info.value)

@@ -26,9 +26,8 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +37,7 @@ from theano_rnn.cells.core import get_cell
 from theano_rnn.models.layout import infer_layout
 from theano_rnn.models.word import model_from_config
 from theano_rnn.errors import CheckpointError
+from theano_rnn.runtime import files
 from theano_rnn.models.bidir import model_from_config as stack_from_config
 from theano_rnn.models.char import CharRNN
 
@@ -81,32 +81,18 @@ class Checkpoint:
 
 
 def atomic_savez(path, arrays):
-    """``np.savez`` to a temporary file in the target directory, then rename."""
+    """``np.savez`` through :func:`theano_rnn.runtime.files.atomic_savez` (temp file, fsync, rename).
+
+    A missing directory raises :class:`CheckpointError`; a failed write (disk
+    full, ``ulimit -f``, no permission) one :class:`OSError` with a one-line
+    message (``cannot write X: No space left on device (the previous X is
+    unchanged)``), the previous file left as it was and no temp file behind.
+    """
     path = Path(path)
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
         raise CheckpointError(f"cannot write checkpoint {path}: directory {directory} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; honour the umask like open()
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    return str(path)
-
-
-def _umask():
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    return files.atomic_savez(path, arrays)
 
 
 def save(path, model, *, index_to_word=None, metadata=None, extra=None, optimizer_state=True):
@@ -145,15 +131,38 @@ def save(path, model, *, index_to_word=None, metadata=None, extra=None, optimize
     return atomic_savez(path, arrays)
 
 
+def _damage(path, exc):
+    """What is wrong with a checkpoint file ``np.load`` could not read, in a few words."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(6)
+        size = path.stat().st_size
+    except OSError as err:
+        return f"cannot read it ({err.strerror or err})"
+    if size == 0:
+        return "the file is empty (0 bytes)"
+    if head.startswith(b"\x93NUMPY"):
+        return "it is a single .npy array, not a .npz checkpoint"
+    if not head.startswith(b"PK"):
+        return f"not a .npz checkpoint (not a zip archive; {size} bytes)"
+    if isinstance(exc, zipfile.BadZipFile) and "not a zip file" in str(exc):
+        return f"the file is truncated ({size} bytes; a zip archive without its end)"
+    return (f"the file is corrupt ({size} bytes; a damaged zip archive: "
+            f"{' '.join(str(exc).split()) or type(exc).__name__})")
+
+
 def _open(path):
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"no such checkpoint: {path}")
     try:
         data = np.load(path, allow_pickle=False)
-        return {k: data[k] for k in data.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise CheckpointError(f"cannot read checkpoint {path}: {exc}") from None
+        if not hasattr(data, "files"):  # a .npy file
+            raise ValueError("not an .npz archive")
+        with data:
+            return {k: data[k] for k in data.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        raise CheckpointError(f"cannot read checkpoint {path}: {_damage(path, exc)}") from None
 
 
 def load_arrays(path):

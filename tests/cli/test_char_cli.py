@@ -255,8 +255,8 @@ def test_bad_input_one_line_nonzero_nothing_written(case, tmp_path, corpus, trai
     args, status, needle = _bad_cases(tmp_path, corpus, trained)[case]
     out = _precious(tmp_path)
     trained_bytes = trained.read_bytes()
-    if "--output" not in args:
-        args = [*args, "--output", str(out)]
+    if "--output" not in args:  # --overwrite: the run gets past the output policy to the fault
+        args = [*args, "--output", str(out), "--overwrite"]
     got, stdout, err = train([*TINY[:4], *args], capsys)
     assert got == status, err
     lines = [ln for ln in err.splitlines() if ln.startswith("theano-rnn:")]
@@ -293,7 +293,7 @@ def test_exploding_loss_exits_1(corpus, tmp_path, capsys):
     out = _precious(tmp_path)
     status, _, err = train(["--corpus", str(corpus), *TINY, "--learning-rate", "1000",
                             "--grad-clip", "0", "--max-iterations", "30", "--eval-val-every",
-                            "1000", "--output", str(out)], capsys)
+                            "1000", "--output", str(out), "--overwrite"], capsys)
     assert status == 1 and "exploded" in err and "nothing was saved" in err
     assert out.read_bytes() == b"precious"
 

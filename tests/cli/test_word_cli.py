@@ -415,8 +415,8 @@ BAD = ["missing corpus", "empty corpus", "csv without body", "vocabulary below 3
 @pytest.mark.parametrize("case", BAD)
 def test_bad_input_one_line_nonzero_nothing_written(case, tmp_path, corpus, existing, capsys):
     argv = _bad_cases(tmp_path, corpus)[case]
-    if argv[0] == "train":
-        argv = argv + ["--output", existing]
+    if argv[0] == "train":  # --overwrite: the run gets past the output policy to the fault
+        argv = argv + ["--output", existing, "--overwrite"]
     before = sorted(p.name for p in tmp_path.iterdir())
     status, out, err = run(argv, capsys)
     assert status != 0

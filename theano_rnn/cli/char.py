@@ -47,7 +47,7 @@ from theano_rnn.cli.plot import loss_history, plot_loss
 from theano_rnn.cli.util import StopFlag, add_common_options, command_parser
 from theano_rnn.errors import CLIError
 from theano_rnn.cli.util import check_mode as _check_mode
-from theano_rnn.cli.util import check_output as _check_output
+from theano_rnn.cli.util import check_cell_memory, claim_output
 from theano_rnn.cli.util import float_in as _float_in
 from theano_rnn.cli.util import int_at_least as _int_at_least
 from theano_rnn.cli.util import progress_bar_done, run_handler, standalone_main
@@ -253,7 +253,8 @@ def add_commands(subparsers):
                         "(default 123)")
     t.add_argument("--output", "-o", default=None, metavar="PATH",
                    help="checkpoint to write (default cv/<corpus>_<cell>.npz, or the "
-                        "--init-from file); the best one goes to <name>_best.npz")
+                        "--init-from file; <name>_2.npz ... if taken); the best one goes to <name>_best.npz")
+    t.add_argument("--overwrite", action="store_true", help="replace another run's --output")
     t.add_argument("--init-from", default=None, metavar="CKPT",
                    help="continue training this checkpoint exactly (model, optimizer, data "
                         "position; corpus and data options default to the checkpoint's)")
@@ -541,15 +542,8 @@ def _train_char(args, show_progress, t_start):
     if args.cache_dir is not None and not Path(args.cache_dir).is_dir():
         raise CLIError(f"--cache-dir {args.cache_dir}: no such directory")
 
-    output = args.output or args.init_from
-    make_default_dir = False
-    if output is None:
-        output = str(Path("cv") / f"{_corpus_stem(s['corpus'])}_{s['cell']}.npz")
-        make_default_dir = not Path("cv").exists()
-        if Path("cv").exists():
-            _check_output(output)
-    else:
-        _check_output(output)
+    output = claim_output(args, Path("cv") / f"{_corpus_stem(s['corpus'])}_{s['cell']}.npz",
+                          companions=lambda p: [_best_path(p)])
     best = _best_path(output)
     if args.init_from is not None and Path(args.init_from).resolve() == best.resolve():
         raise CLIError(f"--init-from {args.init_from} is the best-checkpoint file of --output "
@@ -574,6 +568,7 @@ def _train_char(args, show_progress, t_start):
         log.info("Continuing %r from %s at iteration %d (epoch %.2f)", trainer.model,
                  args.init_from, trainer.iteration, trainer.epoch)
     else:
+        check_cell_memory(s["cell"], len(vocab), s["hidden_dim"], s["num_layers"], s["input"])
         model = CharRNN(
             len(vocab), s["cell"], s["hidden_dim"], s["num_layers"], input_mode=s["input"],
             dropout=s["dropout"], gate_activation=s["gate_activation"], optimizer=s["optimizer"],
@@ -601,9 +596,6 @@ def _train_char(args, show_progress, t_start):
              "batches of %d x %d)", model, f"{model.num_params():,}", model.optimizer,
              trainer.learning_rate, trainer.ntrain, trainer.ntrain, loader.num_batches("val"),
              loader.seq_length, loader.batch_size)
-    if make_default_dir:
-        Path("cv").mkdir(parents=True, exist_ok=True)
-        _check_output(output)
 
     total = trainer.total_iterations
     if args.max_iterations is not None:
@@ -730,6 +722,7 @@ def _sample_char(args, show_progress, t_start):
     if not Path(path).is_file():
         raise CLIError(f"no such checkpoint: {path}")
     if not is_char_checkpoint(path):
+        io.read_metadata(path)  # a damaged file: a CheckpointError that says what is wrong
         raise CLIError(f"{path} is not a char-rnn checkpoint (for word-level models use "
                        f"'{PROG} generate {path}')")
     ck = io.load(path, mode=mode)

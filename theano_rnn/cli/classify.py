@@ -32,7 +32,7 @@ from theano_rnn.data import seq as seqdata
 from theano_rnn.cli.util import StopFlag, add_common_options, command_parser
 from theano_rnn.errors import CLIError
 from theano_rnn.cli.util import check_mode as _check_mode
-from theano_rnn.cli.util import check_output as _check_output
+from theano_rnn.cli.util import check_stack_memory, claim_output
 from theano_rnn.cli.util import float_in as _float_in
 from theano_rnn.cli.util import int_at_least as _int_at_least
 from theano_rnn.cli.util import run_handler, standalone_main
@@ -181,6 +181,7 @@ def add_commands(subparsers):
                         "--init-from)")
     o.add_argument("--output", "-o", default=None, metavar="PATH",
                    help="checkpoint to write (default clf.npz, or the --init-from file)")
+    o.add_argument("--overwrite", action="store_true", help="replace another run's --output")
     o.add_argument("--init-from", default=None, metavar="CKPT",
                    help="continue this checkpoint's run exactly (data and model options come "
                         "from it)")
@@ -317,8 +318,7 @@ def _train(args, show_progress, t_start):
     if s["optimizer"] == "adadelta" and args.learning_rate is not None:
         log.warning("--learning-rate has no effect with adadelta (the tutorial's adadelta has "
                     "no learning rate)")
-    output = args.output or args.init_from or "clf.npz"
-    _check_output(output)
+    output = claim_output(args, "clf.npz")
 
     records = _load_records(s)
     data = seqclass.prepare_data(records, tokens=s["tokens"], max_length=s["max_length"],
@@ -344,6 +344,7 @@ def _train(args, show_progress, t_start):
         log.info("Continuing %r from %s at update %d (epoch %.2f)", trainer.model,
                  args.init_from, trainer.uidx, trainer.epochs_run)
     else:
+        check_stack_memory(s, len(data.vocab), len(data.labels))
         model = SequenceClassifier(
             len(data.vocab), len(data.labels), cell=s["cell"], embed_dim=s["embed_dim"],
             hidden_dim=s["hidden_dim"], num_layers=s["num_layers"], directions=s["directions"],

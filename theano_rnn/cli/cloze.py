@@ -37,7 +37,7 @@ from theano_rnn.data import seq as seqdata
 from theano_rnn.cli.util import StopFlag, add_common_options, command_parser
 from theano_rnn.errors import CLIError
 from theano_rnn.cli.util import check_mode as _check_mode
-from theano_rnn.cli.util import check_output as _check_output
+from theano_rnn.cli.util import check_stack_memory, claim_output
 from theano_rnn.cli.util import int_at_least, progress_bar_done, run_handler, seed_type
 from theano_rnn.cli.util import standalone_main
 from theano_rnn.cli.util import positive_float as _positive_float
@@ -170,7 +170,9 @@ def add_commands(subparsers):
     t.add_argument("--checkpoint-every", type=_POSITIVE, default=None, metavar="N",
                    help="also checkpoint every N batches (default: after each epoch only)")
     t.add_argument("--output", "-o", default=None, metavar="PATH",
-                   help="checkpoint to write (default cloze.npz, or the --init-from file)")
+                   help="checkpoint to write (default cloze.npz, or the --init-from file; "
+                        "cloze_2.npz ... if taken)")
+    t.add_argument("--overwrite", action="store_true", help="replace another run's --output")
     t.add_argument("--init-from", default=None, metavar="CKPT",
                    help="continue this checkpoint exactly (model, optimizer, data position)")
     t.add_argument("--nltk-data", default=None, metavar="DIR",
@@ -310,8 +312,8 @@ def _train_cloze(args, show_progress, t_start):
     nltk_data = args.nltk_data if args.nltk_data is not None else stored.get("nltk_data")
     if nltk_data is not None and not Path(nltk_data).is_dir():
         raise CLIError(f"--nltk-data {nltk_data}: no such directory")
-    output = args.output or args.init_from or TRAIN_DEFAULTS["output"]
-    _check_output(output)
+    output = claim_output(args, TRAIN_DEFAULTS["output"],
+                          companions=lambda p: [cloze.best_checkpoint_path(p)])
     best = cloze.best_checkpoint_path(output)
     if args.init_from is not None and Path(args.init_from).resolve() == Path(best).resolve():
         raise CLIError(f"--init-from {args.init_from} is the best-checkpoint file of --output "
@@ -343,6 +345,7 @@ def _train_cloze(args, show_progress, t_start):
         log.info("Continuing %r from %s at epoch %d, batch %d (step %d)", trainer.model,
                  args.init_from, trainer.epoch, trainer.batch, trainer.step)
     else:
+        check_stack_memory(s, len(cloze_data.vocab))
         model = ClozeModel(len(cloze_data.vocab), cell=s["cell"], embed_dim=s["embed_dim"],
                            hidden_dim=s["hidden_dim"], num_layers=s["num_layers"],
                            directions=s["directions"], optimizer=s["optimizer"], seed=s["seed"],

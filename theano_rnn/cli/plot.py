@@ -8,7 +8,6 @@ The command's parser is registered by :mod:`theano_rnn.cli.char`
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +15,7 @@ import numpy as np
 from theano_rnn import io
 from theano_rnn.cli.util import check_output as _check_output
 from theano_rnn.errors import CLIError
+from theano_rnn.runtime.files import atomic_write
 
 __all__ = ["loss_history", "plot_loss"]
 
@@ -87,13 +87,7 @@ def plot_loss(args, show_progress, t_start):
     ax.grid(True, alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    tmp = out.with_name(f".{out.name}.tmp.png")
-    try:
-        fig.savefig(tmp, dpi=args.dpi, format="png")
-        os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    atomic_write(out, lambda fh: fig.savefig(fh, dpi=args.dpi, format="png"))
     log.info("Wrote %s (%d training points, %d validation points)", out, len(train), len(val))
     print(out)
     return 0

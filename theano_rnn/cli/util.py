@@ -2,9 +2,11 @@
 :mod:`theano_rnn.cli.cloze`, :mod:`theano_rnn.cli.classify`).
 
 One-line errors, an argparse parser whose usage errors are one line, the
-argument types and common options the command modules use, the checks of
-``--mode`` and ``--output``, the Ctrl-C stop flag of the training commands and
-the wrapper that runs a command and turns its errors into one line.
+argument types and common options the command modules use, the check of
+``--mode``, the Ctrl-C stop flag of the training commands and the wrapper that
+runs a command and turns its errors into one line.  The checks of
+``--output``, the output policy of the training commands and the size checks
+live in :mod:`theano_rnn.cli.output` (re-exported here).
 """
 
 from __future__ import annotations
@@ -13,13 +15,15 @@ import argparse
 import contextlib
 import logging
 import math
-import os
 import signal
 import sys
 import threading
 import warnings
-from pathlib import Path
 
+from theano_rnn.cli.output import (
+    check_cell_memory, check_output, check_params_memory, check_stack_memory, claim_output,
+    command_scope,
+)
 from theano_rnn.runtime.modes import get_mode, mode_name
 from theano_rnn.runtime.threads import blas_threads, pin_loaded_library
 from theano_rnn.errors import CLIError
@@ -27,6 +31,8 @@ from theano_rnn.errors import CLIError
 __all__ = [
     "PROG", "LOG_LEVELS", "CLIError", "Parser", "int_at_least", "float_in", "positive_float",
     "mode_type", "seed_type", "one_line", "add_common_options", "check_mode", "check_output",
+    "claim_output", "command_scope", "check_params_memory", "check_cell_memory",
+    "check_stack_memory",
     "StopFlag", "blas_threads", "pin_loaded_library", "LogFilter", "command_logging",
     "command_env", "progress_bar_done", "report_errors", "run_handler", "command_parser", "parse_command_line",
     "standalone_main",
@@ -149,18 +155,6 @@ def check_mode(mode):
     return mode
 
 
-def check_output(path, what="--output"):
-    """A :class:`CLIError` unless ``path`` can be written (not a directory, in a writable one)."""
-    path = Path(path)
-    if path.is_dir():
-        raise CLIError(f"{what} {path} is a directory")
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise CLIError(f"cannot write {path}: directory {parent} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise CLIError(f"cannot write {path}: directory {parent} is not writable")
-
-
 class StopFlag:
     """SIGINT during training: the first Ctrl-C asks the loop to save and stop, the second aborts.
 
@@ -278,7 +272,8 @@ def report_errors(call, errors, broken_pipe=None):
     among ``errors`` returns ``broken_pipe()`` instead (``| head``).
     """
     try:
-        return call()
+        with command_scope():
+            return call()
     except CLIError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return exc.status

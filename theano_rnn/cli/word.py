@@ -57,6 +57,7 @@ from theano_rnn.cli.util import LOG_LEVELS
 from theano_rnn.errors import CLIError
 from theano_rnn.cli.util import Parser as _Parser
 from theano_rnn.cli.util import check_mode as _check_mode
+from theano_rnn.cli.util import check_cell_memory, check_output, claim_output
 from theano_rnn.cli.util import command_env, command_logging, parse_command_line, report_errors
 from theano_rnn.cli.util import int_at_least as _int_at_least
 from theano_rnn.cli.util import mode_type as _mode
@@ -287,6 +288,7 @@ def add_commands(sub):
     t.add_argument("--output", "-o", default=None, metavar="PATH",
                    help="checkpoint to write (default $MODEL_OUTPUT_FILE, else "
                         "<cell>-theano-<H>-<C>-<timestamp>.npz in the current directory)")
+    t.add_argument("--overwrite", action="store_true", help="replace another run's --output")
     t.add_argument("--init-from", default=None, metavar="CKPT",
                    help="continue training this checkpoint (default $MODEL_FILE); its sizes, "
                         "vocabulary and optimizer state are used")
@@ -550,7 +552,7 @@ def _resolve_train(args, environ):
     s["min_sent_characters"] = (args.min_sent_characters or 0) if scheme == "part4" else None
     s["output"] = _resolve(args, "output", environ, None, sources)
     if s["output"] is not None:
-        _check_output(s["output"])
+        check_output(s["output"])
     s["nltk_data"] = _check_nltk_data(args.nltk_data)
     s["samples"] = args.samples
     s["min_length"] = args.min_length
@@ -571,14 +573,6 @@ def _check_nltk_data(path):
 def _default_output(cell, hidden_dim, word_dim):
     ts = datetime.now().strftime("%Y-%m-%d-%H-%M-%S")  # train-theano.py's timestamp
     return f"{cell}-theano-{hidden_dim}-{word_dim}-{ts}.npz"
-
-
-def _check_output(path):
-    parent = Path(path).parent
-    if not parent.is_dir():
-        raise CLIError(f"cannot write {path}: directory {parent} does not exist")
-    if Path(path).is_dir():
-        raise CLIError(f"--output {path} is a directory")
 
 
 def _encode_with(corpus, index_to_word, path):
@@ -616,11 +610,12 @@ def _cmd_train(args, environ, show_progress):
         X, Y = corpus.X, corpus.Y
     if s["max_sentences"] is not None:
         X, Y = X[: s["max_sentences"]], Y[: s["max_sentences"]]
-    output = s["output"] or _default_output(s["cell"], s["hidden_dim"], len(index_to_word))
+    output = claim_output(args, _default_output(s["cell"], s["hidden_dim"], len(index_to_word)),
+                          output=s["output"], init_from=s["init_from"])
     s["output"] = str(output)
-    _check_output(output)
 
     if ckpt is None:
+        check_cell_memory(s["cell"], len(index_to_word), s["hidden_dim"], s["num_layers"] or 1)
         cls = MODEL_CLASSES[s["cell"]]
         kwargs = dict(gate_activation=s["gate_activation"], truncation=s["truncation"],
                       optimizer=s["optimizer"], rng=rng, mode=s["mode"], graph=s["graph"])
@@ -863,7 +858,7 @@ def main(argv=None, environ=None):
             return COMMANDS[args.command](args, environ, show_progress=show_progress)
 
     return report_errors(call, (DataError, CheckpointError, TrainingError, SamplingError,
-                                ValueError))
+                                ValueError, OSError))
 
 
 if __name__ == "__main__":  # pragma: no cover

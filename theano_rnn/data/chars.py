@@ -71,7 +71,6 @@ import numbers
 import os
 import re
 import stat
-import tempfile
 import zipfile
 from collections import namedtuple
 from collections.abc import Iterable, Iterator, Sequence
@@ -80,6 +79,7 @@ from pathlib import Path
 import numpy as np
 
 from theano_rnn.errors import DataError
+from theano_rnn.runtime.files import atomic_savez
 
 __all__ = [
     "DEFAULT_UNKNOWN",
@@ -687,26 +687,14 @@ def _read_cache(cache: Path, key: dict) -> tuple[CharVocab, np.ndarray] | None:
 
 
 def _write_cache(cache: Path, key: dict, vocab: CharVocab, ids: np.ndarray) -> None:
-    """Write the cache atomically (temp file in the same folder + os.replace)."""
+    """Write the cache atomically (:func:`theano_rnn.runtime.files.atomic_savez`: temp, fsync, rename)."""
     cache.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=cache.parent, prefix=f".{cache.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(
-                f,
-                key=np.array(json.dumps(key, sort_keys=True)),
-                vocab_codepoints=np.array([ord(c) for c in vocab.index_to_char], dtype=np.int32),
-                unknown_index=np.array(-1 if vocab.unknown is None else vocab.unknown_index, dtype=np.int32),
-                ids=np.asarray(ids, dtype=np.int32),
-            )
-        os.chmod(tmp, 0o644)  # mkstemp makes it 0600; a cache is not secret
-        os.replace(tmp, cache)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    atomic_savez(cache, {
+        "key": np.array(json.dumps(key, sort_keys=True)),
+        "vocab_codepoints": np.array([ord(c) for c in vocab.index_to_char], dtype=np.int32),
+        "unknown_index": np.array(-1 if vocab.unknown is None else vocab.unknown_index, dtype=np.int32),
+        "ids": np.asarray(ids, dtype=np.int32),
+    }, mode=0o644)  # a cache is not secret
 
 
 def _preprocess(data: bytes, path: Path, encoding: str, min_freq: int) -> tuple[CharVocab, np.ndarray]:

@@ -322,13 +322,20 @@ class CharRNN(SharedParams):
         n = cell.states_per_layer
         finals = []
         h_seq = None
+        # The input gathers (U.T[x], E.T[x]) run on x with its first time step
+        # repeated, and that extra step is sliced off their result: with one
+        # token (T = B = 1) the gather's gradient trips PyTensor 3.0's runtime-
+        # broadcast check in AdvancedIncSubtensor1 (see models/bidir.py); with
+        # >= 2 indices it never applies.  The extra step adds exact zeros.
+        x_pad = pt.concatenate([x[:1], x], axis=0)
         for layer in range(L):
             below = None
             if layer > 0:
                 below = h_seq if masks is None else h_seq * masks[layer - 1]
             if self.fused_gates:
                 # one recurrent product per step: (blocks*H, H) merged gate matrix
-                seqs = [cell.merged_inputs(x, p, layer, L, h_below=below)]
+                seqs = [cell.merged_inputs(x_pad if layer == 0 else x, p, layer, L, h_below=below)]
+                seqs = [seqs[0][1:]] if layer == 0 else seqs
                 recurrent = [cell.merged_recurrent(p, layer, L)]
 
                 def step(pre_t, *rest):
@@ -337,7 +344,7 @@ class CharRNN(SharedParams):
             else:
                 # the word-level models' own per-layer step, inputs precomputed
                 if layer == 0:
-                    seqs = cell.first_projections(x, p)
+                    seqs = [xp[1:] for xp in cell.first_projections(x_pad, p)]
                 else:
                     seqs = cell.deep_projections(below, p, layer, L)
                 recurrent = list(p.values())
