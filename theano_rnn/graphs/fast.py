@@ -14,6 +14,8 @@ computes the same numbers in the shape a BLAS likes:
   ``scan`` per layer, as :mod:`theano_rnn.models.char` does);
 * **one merged recurrent product per step** inside each layer's scan
   (:meth:`Cell.merged_step`; the GRU's candidate needs a second, smaller one);
+  the recurrences are reversed by the cell's hand-written backward
+  (``Cell.backward``, beside its step in ``theano_rnn/cells/<name>.py``);
 * **output, softmax and loss hoisted out of the scan**: the stacked top
   states ``(T*B, H)`` meet ``V.T`` in one product; on the C backend the
   stable log-softmax, the loss and the logits' gradient ``softmax -
@@ -51,7 +53,7 @@ Truncation
     same value), which is what Theano's truncated scan did to outputs
     computed inside the loop.
     ``"per_output"``: the faithful graph's window recomputation
-    (``models._per_output_cost``) on the merged, precomputed inputs, with the
+    (:func:`theano_rnn.graphs.faithful.per_output_cost`) on the merged, precomputed inputs, with the
     mask; the step's loss is taken from the recomputed top states.
 
 Every number equals the faithful graph's to float64 round-off (tests:
@@ -188,9 +190,7 @@ class FastGraph:
         k = model.bptt_truncate
         self.k = k if k > 0 else 0
         self.truncation = model.truncation if self.k else "none"
-        self.table_name = {"rnn": "U"}.get(self.cell.name) or (
-            "E" if model.input_mode == "embedding" else "Ux"
-        )
+        self.table_name = self.cell.input_table(model.input_mode)
         #: width of the first layer's gathered columns
         self.width0 = self.blocks * self.H if self.table_name == "Ux" else self.H
         #: softmax cross-entropy through NumPy (:class:`SoftmaxXent`) on the
@@ -238,13 +238,7 @@ class FastGraph:
         """``(blocks*H, H)`` input weights of ``layer`` acting on the layer
         below (or on the embedding for the first "embedding" layer), or
         ``None`` where the gathered columns are the pre-activations."""
-        p, b, H = self.params, self.blocks, self.H
-        if self.cell.name == "rnn":
-            return None if layer == 0 else p["Ud"][layer - 1]
-        if layer == 0 and self.table_name == "Ux":
-            return None
-        base = b * (layer - 1 if self.table_name == "Ux" else layer)
-        return p["U"][base : base + b].reshape((b * H, H))
+        return self.cell.input_matrix(self.params, layer, self.H, self.model.input_mode)
 
     def bias(self, layer):
         if "b" not in self.params:
@@ -370,7 +364,7 @@ class FastGraph:
 
     def per_output_top(self, g):
         """Top states recomputed over each output's window of ``k + 1`` steps
-        from the stop-gradient state before it (``models._per_output_cost``,
+        from the stop-gradient state before it (:func:`~theano_rnn.graphs.faithful.per_output_cost`,
         all positions at once, masked), as ``(N, H)``."""
         cell, L, H, n, k = self.cell, self.L, self.H, self.n, self.k
         T, B, N, mask = g["T"], g["B"], g["N"], g["mask"]
@@ -450,7 +444,12 @@ class FastGraph:
         """
         H, width = self.H, self.blocks * self.H
         Wm = lay["Wm"]
-        back = BACKWARD[self.cell.name](self.cell, self.model.gate_activation, H)
+        back = self.cell.make_backward(self.model.gate_activation, H)
+        if back is None:
+            raise ValueError(
+                f"the {self.cell.name} cell has no hand-written backward, which the fast "
+                "graph's gradients need; use graph='faithful'"
+            )
         prev = [pt.concatenate([pt.zeros_like(s[:1]), s[:-1]], axis=0) for s in lay["states"]]
         factors = back.factors(lay["pre"].reshape((T, B, width)), lay["states"], prev, Wm)
         start = pt.maximum(T - self.k, 0) if self.truncation == "scan" else 0
@@ -777,126 +776,6 @@ class SoftmaxXent(Op):
         raise NotImplementedError(
             "SoftmaxXent is not differentiable; pass its dlogits as known_grads"
         )
-
-
-def _masked(total, m_t):
-    """Switch's gradient: ``(to the new state, to the kept previous state)``."""
-    return total * m_t, total * (1 - m_t)
-
-
-def _gate_slope(gate, a):
-    """Elementwise derivative of the gate activation at ``a`` (PyTensor's own
-    gradient of it, so Theano's ``hard_sigmoid`` boundaries carry over)."""
-    return pytensor.grad(pt.sum(gate(a)), a)
-
-
-class _RNNBackward:
-    """``s = tanh(pre + s_prev Wm^T)``: ``da = dn (1 - s^2)``,
-    ``ds_prev = da Wm``, ``dWm = da^T s_prev``."""
-
-    carries = 1
-
-    def __init__(self, cell, gate, H):
-        self.H = H
-
-    def factors(self, pre, states, prev, Wm):
-        s = states[0]
-        return [1 - s**2]
-
-    def step(self, dh_t, m_t, facts, carry, Wm):
-        dn, keep = _masked(dh_t + carry[0], m_t)
-        da = dn * facts[0]
-        return [da, pt.dot(da, Wm) + keep]
-
-    def grad_Wm(self, da, prev, factors):
-        return pt.dot(da.T, prev[0])
-
-
-class _GatedBackward:
-    """Shared by the gated cells' hand-written backward passes: the gate
-    activation ``g`` and the hidden size."""
-
-    def __init__(self, cell, gate, H):
-        self.g = cell.gate(gate)
-        self.H = H
-
-
-class _GRUBackward(_GatedBackward):
-    """The GRU of :meth:`Cell.merged_step`, differentiated by hand:
-    ``zr = g(pre_zr + s_prev Wzr^T)``, ``h = tanh(pre_h + (s_prev r) Wh^T)``,
-    ``s = (1 - z) h + z s_prev``."""
-
-    carries = 1
-
-    def factors(self, pre, states, prev, Wm):
-        H = self.H
-        s_prev = prev[0]
-        a_zr = pre[..., : 2 * H] + pt.dot(s_prev, Wm[: 2 * H].T)
-        zr = self.g(a_zr)
-        slope = _gate_slope(self.g, a_zr)
-        z, r = zr[..., :H], zr[..., H:]
-        h = pt.tanh(pre[..., 2 * H :] + pt.dot(s_prev * r, Wm[2 * H :].T))
-        # d(s)/d(a_h), d(s)/d(a_z); d(s_prev r)/d(a_r) per unit of d(s_prev r)
-        return [(1 - z) * (1 - h**2), (s_prev - h) * slope[..., :H], s_prev * slope[..., H:], z, r]
-
-    def step(self, dh_t, m_t, facts, carry, Wm):
-        H = self.H
-        f_h, f_z, f_r, z, r = facts
-        dn, keep = _masked(dh_t + carry[0], m_t)
-        da_h = dn * f_h
-        dsr = pt.dot(da_h, Wm[2 * H :])
-        da_zr = pt.concatenate([dn * f_z, dsr * f_r], axis=-1)
-        ds_prev = dn * z + dsr * r + pt.dot(da_zr, Wm[: 2 * H])
-        return [pt.concatenate([da_zr, da_h], axis=-1), ds_prev + keep]
-
-    def grad_Wm(self, da, prev, factors):
-        H = self.H
-        r = factors[4].reshape((-1, H))
-        return pt.concatenate(
-            [pt.dot(da[:, : 2 * H].T, prev[0]), pt.dot(da[:, 2 * H :].T, prev[0] * r)], axis=0
-        )
-
-
-class _LSTMBackward(_GatedBackward):
-    """The LSTM of :meth:`Cell.merged_step`: ``a = pre + h_prev Wm^T``;
-    ``i, f, o = g(a)``, ``u = tanh(a)`` (blocks in that order);
-    ``c = f c_prev + i u``, ``h = o tanh(c)``.  Carries ``(dh, dc)``."""
-
-    carries = 2
-
-    def factors(self, pre, states, prev, Wm):
-        H = self.H
-        h_prev, c_prev = prev
-        a = pre + pt.dot(h_prev, Wm.T)
-        a_ifo = a[..., : 3 * H]
-        ifo = self.g(a_ifo)
-        slope = _gate_slope(self.g, a_ifo)
-        i, f = ifo[..., :H], ifo[..., H : 2 * H]
-        o = ifo[..., 2 * H :]
-        u = pt.tanh(a[..., 3 * H :])
-        tc = pt.tanh(states[1])
-        return [
-            tc * slope[..., 2 * H :],  # dh -> da_o
-            o * (1 - tc**2),  # dh -> dc
-            u * slope[..., :H],  # dc -> da_i
-            c_prev * slope[..., H : 2 * H],  # dc -> da_f
-            i * (1 - u**2),  # dc -> da_u
-            f,  # dc -> dc_prev
-        ]
-
-    def step(self, dh_t, m_t, facts, carry, Wm):
-        f_o, f_c, f_i, f_f, f_u, f = facts
-        dn_h, keep_h = _masked(dh_t + carry[0], m_t)
-        dn_c, keep_c = _masked(carry[1], m_t)
-        dc = dn_c + dn_h * f_c
-        da = pt.concatenate([dc * f_i, dc * f_f, dn_h * f_o, dc * f_u], axis=-1)
-        return [da, pt.dot(da, Wm) + keep_h, dc * f + keep_c]
-
-    def grad_Wm(self, da, prev, factors):
-        return pt.dot(da.T, prev[0])
-
-
-BACKWARD = {"rnn": _RNNBackward, "gru": _GRUBackward, "lstm": _LSTMBackward}
 
 
 def unique_columns(x, word_dim, pad_to=None):

@@ -9,7 +9,7 @@ same size -- the baseline the tasks compare against.
 
 Parameters (one set per layer ``l`` and direction ``d`` in ``f``/``b``), for a
 cell with ``k`` gate blocks (rnn 1, gru 3 = z, r, candidate, lstm 4 = i, f, o,
-candidate -- the orders of :mod:`theano_rnn.cells.core`)::
+candidate -- the orders of :mod:`theano_rnn.cells`)::
 
     E      (D, C)            embedding, token x -> E[:, x]
     Wx_dl  (k*H, D_l)        input weights, D_0 = D, D_l = dirs*H above
@@ -42,7 +42,7 @@ import pytensor
 import pytensor.tensor as pt
 
 from theano_rnn import optim
-from theano_rnn.cells.core import get_cell
+from theano_rnn.cells import get_cell
 from theano_rnn.models.char import SharedParams
 from theano_rnn.compat import get_mode, mode_name, scan
 
@@ -211,7 +211,7 @@ class BiStackModel(SharedParams):
         self.embed_dim, self.hidden_dim = int(embed_dim), int(hidden_dim)
         self.num_layers, self.directions = int(num_layers), int(directions)
         self.gate_activation = gate_activation or self.cell.default_gate
-        if self.cell.name != "rnn":
+        if self.cell.uses_gates:
             self.cell.gate(self.gate_activation)  # validates the name
         self.init = init or self.default_init
         self.optimizer = optimizer or self.default_optimizer
