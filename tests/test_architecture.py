@@ -30,8 +30,6 @@ OVERSIZED = {
     "theano_rnn.data.chars": 852,
     "theano_rnn.data.seq": 926,
     "theano_rnn.data.words": 596,
-    "theano_rnn.graphs.fast": 916,
-    "theano_rnn.models.bidir": 593,
     "theano_rnn.models.word": 646,
     "theano_rnn.tasks.classify.task": 746,
     "theano_rnn.tasks.cloze.task": 732,

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from theano_rnn.cells.core import get_cell
+from theano_rnn.cells import get_cell
 from theano_rnn.models.layout import infer_layout
 from theano_rnn.models.word import model_from_config
 from theano_rnn.errors import CheckpointError
@@ -232,8 +232,7 @@ def load(path, *, mode=None, cell=None, model_class=None, **overrides):
             "num_layers": L,
             "input_mode": get_cell(cell_name).input_mode_of(shapes),
         }
-        if cell_name == "rnn":
-            config["bptt_truncate"] = 4  # RNNTheano's default
+        # no bptt_truncate: the model class's default applies (RNNTheano's 4)
         log.info(
             "%s: tutorial layout without metadata: %s, word_dim=%d, hidden_dim=%d, layers=%d",
             path, cell_name.upper(), C, H, L,
@@ -252,9 +251,10 @@ def load(path, *, mode=None, cell=None, model_class=None, **overrides):
                       "graph")
             if config.get(k) is not None
         }
+        if "bptt_truncate" in config:  # else the class's default
+            kwargs["bptt_truncate"] = config["bptt_truncate"]
         build = lambda: model_class(  # noqa: E731
-            config["word_dim"], config["hidden_dim"], config.get("bptt_truncate", -1),
-            mode=mode, params=params, **kwargs,
+            config["word_dim"], config["hidden_dim"], mode=mode, params=params, **kwargs,
         )
     else:
         build = lambda: model_from_config(config, params=params, mode=mode)  # noqa: E731

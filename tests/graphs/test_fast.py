@@ -16,7 +16,7 @@ import pytensor
 import pytest
 
 from theano_rnn import GRUTheano, LSTMTheano, RecurrentLM, RNNTheano
-from theano_rnn.cells.core import get_cell
+from theano_rnn.cells import get_cell
 from theano_rnn.graphs.fast import (
     FastGraph,
     bucket_length,

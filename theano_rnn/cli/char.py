@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from theano_rnn import __version__, io
+from theano_rnn.cells import cell_names, get_cell
 from theano_rnn.data import corpora
 from theano_rnn.data.chars import CharLoader, CharVocab, load_corpus, read_chars, read_poems_json
 from theano_rnn.errors import DataError
@@ -68,7 +69,6 @@ __all__ = [
 
 PROG = "theano-rnn"
 COMMANDS = ("train-char", "sample-char", "plot")
-CELLS = ("rnn", "gru", "lstm")
 
 log = logging.getLogger("theano_rnn.cli.char")
 
@@ -201,7 +201,7 @@ def add_commands(subparsers):
     t.add_argument("--corpus-chars", type=_POSITIVE, default=None, metavar="N",
                    help="without --corpus: characters of stdlib source to use "
                         f"(default {corpora.PYTHON_SOURCE_MAX_CHARS})")
-    t.add_argument("--cell", choices=CELLS, default=None, help="recurrent cell (default lstm)")
+    t.add_argument("--cell", choices=cell_names(), default=None, help="recurrent cell (default lstm)")
     t.add_argument("--num-layers", type=_POSITIVE, default=None, metavar="L",
                    help="stacked layers (default 2; 1 without --corpus)")
     t.add_argument("--hidden-dim", "--rnn-size", type=_POSITIVE, default=None, metavar="H",
@@ -535,7 +535,7 @@ def _train_char(args, show_progress, t_start):
     s, sources = _resolve_train(args, stored)
     s["cache_dir"] = args.cache_dir
     s["mode"] = mode
-    if s["input"] == "embedding" and s["cell"] == "rnn":
+    if s["input"] == "embedding" and "embedding" not in get_cell(s["cell"]).input_modes:
         raise CLIError("--input embedding needs a gated cell (--cell gru or lstm)", status=2)
     if s["prime"] and s["samples"] == 0 and args.prime is not None:
         log.warning("--prime has no effect without --samples N")

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from theano_rnn import __version__, io
+from theano_rnn.cells import cell_names
 from theano_rnn.data import seq as seqdata
 from theano_rnn.cli.util import StopFlag, add_common_options, command_parser
 from theano_rnn.errors import CLIError
@@ -144,7 +145,7 @@ def add_commands(subparsers):
                      help="longer texts: keep the first T tokens with a warning (default), or "
                           "refuse")
     m = t.add_argument_group("model")
-    m.add_argument("--cell", choices=("lstm", "gru", "rnn"), default=None,
+    m.add_argument("--cell", choices=cell_names(), default=None,
                    help="recurrent cell (default lstm)")
     m.add_argument("--directions", type=int, choices=(1, 2), default=None,
                    help="2 = bidirectional (default), 1 = forward only")

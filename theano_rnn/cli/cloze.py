@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from theano_rnn import __version__, io
+from theano_rnn.cells import cell_names
 from theano_rnn.data import seq as seqdata
 from theano_rnn.cli.util import StopFlag, add_common_options, command_parser
 from theano_rnn.errors import CLIError
@@ -50,7 +51,6 @@ __all__ = ["COMMANDS", "TRAIN_DEFAULTS", "DEFAULT_LEARNING_RATES", "add_commands
 
 PROG = "theano-rnn"
 COMMANDS = ("train-cloze", "cloze")
-CELLS = ("rnn", "gru", "lstm")
 OPTIMIZERS = ("adam", "sgd", "adadelta", "rmsprop", "rmsprop_tutorial")
 
 log = logging.getLogger("theano_rnn.cli.cloze")
@@ -145,7 +145,7 @@ def add_commands(subparsers):
                         "queries (default 40)")
     t.add_argument("--max-sentences", type=_POSITIVE, default=None, metavar="N",
                    help="use only the corpus's first N sentences (quick runs)")
-    t.add_argument("--cell", choices=CELLS, default=None, help="recurrent cell (default lstm)")
+    t.add_argument("--cell", choices=cell_names(), default=None, help="recurrent cell (default lstm)")
     t.add_argument("--embed-dim", type=_POSITIVE, default=None, metavar="D",
                    help="word embedding size (default 64)")
     t.add_argument("--hidden-dim", type=_POSITIVE, default=None, metavar="H",

@@ -70,7 +70,6 @@ __all__ = ["main", "build_parser", "ENV_DEFAULTS", "TUTORIAL_DEFAULTS", "EMBEDDE
 PROG = "theano-rnn"
 log = logging.getLogger("theano_rnn.cli.word")
 
-CELLS = tuple(MODEL_CLASSES)
 SCHEMES = ("part2", "part4")
 GATES = ("hard_sigmoid", "sigmoid")
 OPTIMIZERS = ("sgd", "rmsprop")
@@ -176,7 +175,7 @@ def _add_common(p):
 
 
 def _add_model(p, defaults):
-    p.add_argument("--cell", choices=CELLS, default=defaults.get("cell"),
+    p.add_argument("--cell", choices=tuple(MODEL_CLASSES), default=defaults.get("cell"),
                    help="recurrent cell: rnn (part 2's RNNTheano, default), gru "
                         "(part 4's GRUTheano, 2 layers) or lstm (LSTMTheano, 1 layer)")
     p.add_argument("--hidden-dim", type=_POSITIVE, metavar="H", default=defaults.get("hidden_dim"),
@@ -511,12 +510,13 @@ def _resolve_train(args, environ):
         s["optimizer"] = args.optimizer or (
             "rmsprop" if (s["cell"] != "rnn" or args.decay is not None) else "sgd"
         )
-        s["hidden_dim"] = _resolve(args, "hidden_dim", environ, table["hidden_dim"][s["cell"]],
+        row = s["cell"] if s["cell"] in table["hidden_dim"] else "rnn"  # unlisted: the RNN's
+        s["hidden_dim"] = _resolve(args, "hidden_dim", environ, table["hidden_dim"][row],
                                    sources)
         s["num_layers"] = args.num_layers
         s["bptt_truncate"] = (
             args.bptt_truncate if args.bptt_truncate is not None
-            else table["bptt_truncate"][s["cell"]]
+            else table["bptt_truncate"][row]
         )
         s["truncation"] = args.truncation or "scan"
         s["gate_activation"] = args.gate_activation

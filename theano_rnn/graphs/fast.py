@@ -14,19 +14,16 @@ computes the same numbers in the shape a BLAS likes:
   ``scan`` per layer, as :mod:`theano_rnn.models.char` does);
 * **one merged recurrent product per step** inside each layer's scan
   (:meth:`Cell.merged_step`; the GRU's candidate needs a second, smaller one);
+  the recurrences are reversed by the cell's hand-written backward
+  (``Cell.backward``, beside its step in ``theano_rnn/cells/<name>.py``);
 * **output, softmax and loss hoisted out of the scan**: the stacked top
   states ``(T*B, H)`` meet ``V.T`` in one product; on the C backend the
   stable log-softmax, the loss and the logits' gradient ``softmax -
   onehot(y)`` are one NumPy pass (:class:`SoftmaxXent`; PyTensor's C
   ``exp`` and reductions are scalar loops, and its ``Softmax`` op runs a
   Python-level inner function there);
-* **hand-derived back-propagation through time**: PyTensor differentiates
-  everything outside the recurrences, but each layer's recurrence is
-  reversed by a scan of its own (:meth:`FastGraph.layer_backward`) that
-  holds only the recurrent products -- the gate values are recomputed for
-  the whole sequence at once, and the recurrent matrix's gradient is one
-  product after the loop.  PyTensor's own scan gradient would recompute the
-  gates and accumulate that matrix step by step inside the loop;
+* **hand-derived back-propagation through time**
+  (:mod:`theano_rnn.graphs.backprop`, with each cell's own backward);
 * **sparse first-layer updates**: training steps take the gradient with
   respect to the gathered ``(T*B, width)`` block, not the ``(H, C)`` table,
   and update only the touched columns (``inc_subtensor``; duplicates
@@ -35,27 +32,14 @@ computes the same numbers in the shape a BLAS likes:
   columns from the per-column summed gradient, so the update equals the
   dense one.
 
-Batches are time-major ``(T, B)`` int32 blocks with a float mask (1 = token,
-0 = padding), **left padded**: sequences end at the last row, so a truncated
-scan ("only the last k steps") still sees the last k real tokens of every
-sequence.  A masked step keeps the previous state exactly
-(``switch(mask, new, prev)``), so leading padding leaves the zero initial
-state untouched, and masked positions add exactly 0 to the loss and to every
-gradient.  :func:`pad_batch` builds such blocks.  One sentence is the
-``(T, 1)`` block with a mask of ones.
-
-Truncation
-    ``"scan"`` (Theano's ``truncate_gradient=k``): the reverse scans run
-    over the last ``k`` steps only, and the hoisted loss of the positions
-    before ``T - k`` gets no gradient (weight 0 in the logits' gradient,
-    same value), which is what Theano's truncated scan did to outputs
-    computed inside the loop.
-    ``"per_output"``: the faithful graph's window recomputation
-    (``models._per_output_cost``) on the merged, precomputed inputs, with the
-    mask; the step's loss is taken from the recomputed top states.
+Batches are left-padded time-major blocks with a mask
+(:mod:`theano_rnn.graphs.padding`).  Truncation "scan" reverses only the last
+``k`` steps (:mod:`theano_rnn.graphs.backprop`); "per_output" recomputes each
+output's window (:func:`theano_rnn.graphs.faithful.per_output_cost`) on the
+merged, precomputed inputs, with the mask.
 
 Every number equals the faithful graph's to float64 round-off (tests:
-``tests/test_fastgraph.py``, <= 1e-10 relative).
+``tests/graphs/test_fast.py``, <= 1e-10 relative).
 """
 
 from __future__ import annotations
@@ -67,104 +51,23 @@ import numpy as np
 import pytensor
 import pytensor.tensor as pt
 from pytensor.gradient import disconnected_grad
-from pytensor.graph.basic import Apply
-from pytensor.graph.op import Op
 
 from theano_rnn.compat import scan
+from theano_rnn.graphs import backprop, sentence
+from theano_rnn.graphs.ops import SoftmaxXent, gather_rows, log_normaliser, xent_grad
+from theano_rnn.graphs.padding import (
+    LOSS_CHUNK_ELEMENTS, bucket_length, pad_batch, sentence_batches, unique_columns,
+)
 from theano_rnn.optim import check_decay
 
-__all__ = ["GRAPHS", "pad_batch", "bucket_length", "FastGraph"]
+__all__ = [
+    "GRAPHS", "pad_batch", "bucket_length", "sentence_batches", "unique_columns", "FastGraph",
+    "SoftmaxXent", "LOSS_CHUNK_ELEMENTS", "gather_rows", "log_normaliser", "xent_grad",
+]
 
 log = logging.getLogger(__name__)
 
 GRAPHS = ("faithful", "fast")
-
-#: logits elements per chunk when ``calculate_total_loss`` batches sentences
-LOSS_CHUNK_ELEMENTS = 1 << 22
-
-
-def bucket_length(n, multiple):
-    """``n`` rounded up to a multiple of ``multiple`` (at least ``multiple``)."""
-    multiple = int(multiple)
-    if multiple < 1:
-        raise ValueError(f"bucket multiple must be a positive integer, got {multiple}")
-    return max(1, -(-int(n) // multiple)) * multiple
-
-
-def pad_batch(X, Y, length=None, multiple=None, dtype=None):
-    """Left-pad sentences into a time-major batch.
-
-    Args:
-        X, Y: sequences of equally long integer sequences (inputs, targets).
-        length: force ``T`` (``ValueError`` if a sentence is longer).
-        multiple: round ``T`` up to a multiple of this (length buckets, for
-            backends that need static shapes).
-        dtype: the mask's dtype (default ``pytensor.config.floatX``).
-    Returns ``(x, y, mask)``: int32 ``(T, B)``, int32 ``(T, B)`` and a float
-    ``(T, B)`` mask, 1 on the tokens, 0 on the padding; sentence ``b`` fills
-    rows ``T - len(X[b]) .. T - 1`` of column ``b`` (right-aligned).
-    """
-    X, Y = list(X), list(Y)
-    if len(X) != len(Y):
-        raise ValueError(f"pad_batch: {len(X)} input sequences but {len(Y)} target sequences")
-    if not X:
-        raise ValueError("pad_batch: empty batch (no sentences)")
-    xs, ys = [], []
-    for i, (a, b) in enumerate(zip(X, Y)):
-        a = np.asarray(a)
-        b = np.asarray(b)
-        if a.ndim != 1 or b.ndim != 1:
-            raise ValueError(f"pad_batch: sentence {i} is not a 1-d index sequence")
-        if len(a) != len(b):
-            raise ValueError(
-                f"pad_batch: sentence {i} has {len(a)} inputs but {len(b)} targets"
-            )
-        if len(a) == 0:
-            raise ValueError(f"pad_batch: sentence {i} is empty (a sentence needs >= 1 token)")
-        for arr in (a, b):
-            if arr.dtype.kind not in "iu":
-                raise ValueError(f"pad_batch: sentence {i} holds non-integer values ({arr.dtype})")
-            if arr.min() < 0:
-                raise ValueError(f"pad_batch: sentence {i} holds a negative index")
-        xs.append(a)
-        ys.append(b)
-    longest = max(len(a) for a in xs)
-    T = longest
-    if length is not None:
-        T = int(length)
-        if longest > T:
-            raise ValueError(f"pad_batch: a sentence has {longest} tokens, longer than length={T}")
-    if multiple is not None:
-        T = bucket_length(T, multiple)
-    B = len(xs)
-    x = np.zeros((T, B), dtype=np.int32)
-    y = np.zeros((T, B), dtype=np.int32)
-    mask = np.zeros((T, B), dtype=dtype or pytensor.config.floatX)
-    for j, (a, b) in enumerate(zip(xs, ys)):
-        n = len(a)
-        x[T - n :, j] = a
-        y[T - n :, j] = b
-        mask[T - n :, j] = 1
-    return x, y, mask
-
-
-def sentence_batches(lengths, word_dim, elements=LOSS_CHUNK_ELEMENTS):
-    """Index lists grouping sentences of similar length (sorted by length)
-    so that each batch's padded logits, ``T * B * word_dim``, stay within
-    ``elements`` (one sentence at least).  Empty sentences are left out."""
-    order = sorted((i for i, n in enumerate(lengths) if n > 0), key=lambda i: lengths[i])
-    batches, current, longest = [], [], 0
-    for i in order:
-        n = lengths[i]
-        if current and max(longest, n) * (len(current) + 1) * word_dim > elements:
-            batches.append(current)
-            current, longest = [], 0
-        current.append(i)
-        longest = max(longest, n)
-    if current:
-        batches.append(current)
-    return batches
-
 
 class FastGraph:
     """The fast graph of one :class:`~theano_rnn.models.word.RecurrentLM`.
@@ -188,9 +91,7 @@ class FastGraph:
         k = model.bptt_truncate
         self.k = k if k > 0 else 0
         self.truncation = model.truncation if self.k else "none"
-        self.table_name = {"rnn": "U"}.get(self.cell.name) or (
-            "E" if model.input_mode == "embedding" else "Ux"
-        )
+        self.table_name = self.cell.input_table(model.input_mode)
         #: width of the first layer's gathered columns
         self.width0 = self.blocks * self.H if self.table_name == "Ux" else self.H
         #: softmax cross-entropy through NumPy (:class:`SoftmaxXent`) on the
@@ -238,13 +139,7 @@ class FastGraph:
         """``(blocks*H, H)`` input weights of ``layer`` acting on the layer
         below (or on the embedding for the first "embedding" layer), or
         ``None`` where the gathered columns are the pre-activations."""
-        p, b, H = self.params, self.blocks, self.H
-        if self.cell.name == "rnn":
-            return None if layer == 0 else p["Ud"][layer - 1]
-        if layer == 0 and self.table_name == "Ux":
-            return None
-        base = b * (layer - 1 if self.table_name == "Ux" else layer)
-        return p["U"][base : base + b].reshape((b * H, H))
+        return self.cell.input_matrix(self.params, layer, self.H, self.model.input_mode)
 
     def bias(self, layer):
         if "b" not in self.params:
@@ -370,7 +265,7 @@ class FastGraph:
 
     def per_output_top(self, g):
         """Top states recomputed over each output's window of ``k + 1`` steps
-        from the stop-gradient state before it (``models._per_output_cost``,
+        from the stop-gradient state before it (:func:`~theano_rnn.graphs.faithful.per_output_cost`,
         all positions at once, masked), as ``(N, H)``."""
         cell, L, H, n, k = self.cell, self.L, self.H, self.n, self.k
         T, B, N, mask = g["T"], g["B"], g["N"], g["mask"]
@@ -408,71 +303,10 @@ class FastGraph:
     # gradients and updates
     # ------------------------------------------------------------------
     def grads(self, g, wrt):
-        """Gradients of the truncated BPTT cost with respect to ``wrt``.
-
-        Seeded with the logits' gradient ``softmax - onehot(y)`` (weighted by
-        mask and truncation) written out: PyTensor would turn a derived
-        log-softmax gradient into its ``Softmax`` op, which the C backend
-        runs through a Python-level inner function.  PyTensor differentiates
-        everything outside the recurrences (output, input products, gathers,
-        parameter slices); :meth:`layer_backward` goes through each layer's
-        recurrence by hand, top layer first.  Truncation "per_output" needs
-        no recurrence: its windows are recomputed from stop-gradient states.
-        """
-        logits, dlogits = g["seed"]
-        known = {logits: dlogits}
-        if self.truncation == "per_output":
-            return pytensor.grad(None, wrt, known_grads=known)
-        T, B, N, H, layers = g["T"], g["B"], g["N"], self.H, g["layers"]
-        dh = pytensor.grad(None, [layers[-1]["cut"]], known_grads=known)[0]
-        for layer in reversed(range(self.L)):
-            lay = layers[layer]
-            da, dWm = self.layer_backward(lay, dh.reshape((T, B, H)), g["mask"], T, B)
-            known[lay["pre"]] = da.reshape((N, self.blocks * H))
-            known[lay["Wm"]] = dWm
-            if layer > 0:
-                below = layers[layer - 1]["cut"]
-                dh = pytensor.grad(None, [below], known_grads={lay["pre"]: known[lay["pre"]]})[0]
-        return pytensor.grad(None, wrt, known_grads=known)
-
-    def layer_backward(self, lay, dh, mask, T, B):
-        """Back-propagation through one layer's recurrence, by hand.
-
-        ``dh`` ``(T, B, H)``: the loss's gradient with respect to the layer's
-        output sequence (from the output or the layer above).  Returns the
-        gradients of the merged pre-activations ``(T, B, blocks*H)`` (which
-        PyTensor then carries into the input side) and of the merged
-        recurrent matrix ``Wm``.  The gates are recomputed for the whole
-        sequence at once, so the reverse scan holds only the recurrent
-        products; ``Wm``'s gradient is one product after it.  Truncation
-        "scan" runs the reverse scan over the last ``k`` steps only, as
-        Theano's ``truncate_gradient`` does.
-        """
-        H, width = self.H, self.blocks * self.H
-        Wm = lay["Wm"]
-        back = BACKWARD[self.cell.name](self.cell, self.model.gate_activation, H)
-        prev = [pt.concatenate([pt.zeros_like(s[:1]), s[:-1]], axis=0) for s in lay["states"]]
-        factors = back.factors(lay["pre"].reshape((T, B, width)), lay["states"], prev, Wm)
-        start = pt.maximum(T - self.k, 0) if self.truncation == "scan" else 0
-        seqs = [v[start:][::-1] for v in [dh, mask.dimshuffle(0, 1, "x")] + factors]
-        nf = len(factors)
-
-        def step(dh_t, m_t, *rest):
-            return back.step(dh_t, m_t, rest[:nf], rest[nf:-1], rest[-1])
-
-        outs, _ = scan(
-            step,
-            sequences=seqs,
-            outputs_info=[None] + [pt.zeros((B, H), dtype=dh.dtype) for _ in range(back.carries)],
-            non_sequences=[Wm],
-            strict=True,
-            name="fast_backward",
-        )
-        da = outs[0][::-1]
-        if self.truncation == "scan":
-            da = pt.concatenate([pt.zeros((start, B, width), dtype=da.dtype), da], axis=0)
-        flat_prev = [p.reshape((T * B, H)) for p in prev]
-        return da, back.grad_Wm(da.reshape((T * B, width)), flat_prev, factors)
+        """Gradients of the truncated BPTT cost with respect to ``wrt``
+        (:func:`theano_rnn.graphs.backprop.grads`: the cell's hand-written
+        backward through each layer's recurrence)."""
+        return backprop.grads(self, g, wrt)
 
     def updates(self, g, lr, decay=None, uniq=None, inv=None):
         """Update pairs of one optimizer step (``decay`` given: RMSprop).
@@ -600,62 +434,9 @@ class FastGraph:
     # the tutorial surface on one sentence
     # ------------------------------------------------------------------
     def sentence_method(self, name):
-        """The per-sentence method ``name`` of the model on the fast graph.
-
-        The sentence is the ``(T, 1)`` block with a mask of ones; with
-        ``model._padded`` (the JAX backend, which needs static shapes, or
-        ``model._pad_to_bucket``) it is left-padded to a multiple of
-        ``model.jax_bucket`` first, and only the real positions are returned.
-        """
-        model = self.model
-        bucket = model.jax_bucket if model._padded else None
-
-        def block(x, y=None):
-            x = np.asarray(x, dtype=np.int32)
-            if x.ndim != 1 or x.size == 0:
-                raise ValueError(
-                    f"{name}: x must be a non-empty index sequence, got shape {x.shape}"
-                )
-            if bucket is None:
-                xb = x[:, None]
-                yb = None if y is None else np.asarray(y, dtype=np.int32)[:, None]
-                return xb, yb, np.ones(xb.shape, dtype=model.dtype), len(x)
-            xb, yb, mb = pad_batch([x], [x if y is None else y], multiple=bucket, dtype=model.dtype)
-            return xb, yb, mb, len(x)
-
-        if name in ("forward_propagation", "predict_class"):
-            fn = self.function("probs" if name == "forward_propagation" else "classes")
-
-            def method(x):
-                xb, _, mb, T = block(x)
-                return fn(xb, mb)[len(xb) - T :]
-
-        elif name in ("ce_error", "bptt"):
-            fn = self.function("loss" if name == "ce_error" else "grads")
-
-            def method(x, y):
-                xb, yb, mb, _ = block(x, y)
-                return fn(xb, yb, mb)
-
-        elif name == "sgd_step" and model.optimizer == "sgd":
-            fn = self.function("sgd")
-
-            def method(x, y, learning_rate):
-                xb, yb, mb, _ = block(x, y)
-                return self.step(xb, yb, mb, learning_rate)
-
-        elif name == "sgd_step":
-            fn = self.function("rmsprop")
-
-            def method(x, y, learning_rate, decay=0.9):
-                xb, yb, mb, _ = block(x, y)
-                return self.step(xb, yb, mb, learning_rate, decay)
-
-        else:  # pragma: no cover - internal
-            raise ValueError(name)
-        method.__name__ = name
-        method.fn = fn  # the compiled function (a per-shape dispatcher under JAX)
-        return method
+        """The per-sentence method ``name`` of the model on the fast graph
+        (:func:`theano_rnn.graphs.sentence.sentence_method`)."""
+        return sentence.sentence_method(self, name)
 
     # ------------------------------------------------------------------
     # batches
@@ -701,216 +482,3 @@ class FastGraph:
         return total
 
 
-def gather_rows(view, idx, width):
-    """``view[idx]`` for a ``(rows, width)`` view, as a 2-d advanced index.
-
-    PyTensor's ``AdvancedSubtensor1`` first copies a non-contiguous input
-    whole (NumPy's ``take``); on the transposed ``(C, H)`` view of a
-    ``(H, C)`` table that is a copy of the table per step.  Indexing both
-    axes gathers just the rows.
-    """
-    return view[idx.dimshuffle(0, "x"), pt.arange(width).dimshuffle("x", 0)]
-
-
-def log_normaliser(logits):
-    """``(logits - max, log-sum-exp of that)``: a stable log-softmax in two parts."""
-    xs = logits - pt.max(logits, axis=1, keepdims=True)
-    return xs, pt.log(pt.sum(pt.exp(xs), axis=1, keepdims=True))
-
-
-def xent_grad(xs, lse, yflat, weight):
-    """Gradient of ``sum(weight * -log softmax[y])`` w.r.t. the logits:
-    ``weight * (softmax - onehot(y))``."""
-    probs = pt.exp(xs - lse)  # no exp/sum division: PyTensor would make it its Softmax op
-    rows = pt.arange(yflat.shape[0])
-    return pt.inc_subtensor((probs * weight.dimshuffle(0, "x"))[rows, yflat], -weight)
-
-
-class SoftmaxXent(Op):
-    """``lp = -log softmax(logits)[y]`` per row and (``with_grad``)
-    ``dlogits = weight * (softmax(logits) - onehot(y))``, in NumPy.
-
-    Inputs ``logits`` ``(N, C)``, int ``y`` ``(N,)`` and (``with_grad``)
-    ``weight`` ``(N,)``.  One max, one ``exp`` (in place) and one scaling
-    pass over the block, stable for any logits.  Not differentiable: the
-    fast graph injects ``dlogits`` as the logits' known gradient.
-    """
-
-    __props__ = ("with_grad",)
-
-    def __init__(self, with_grad=True):
-        self.with_grad = bool(with_grad)
-
-    def make_node(self, logits, y, weight=None):  # weight: with_grad only
-        logits = pt.as_tensor_variable(logits)
-        y = pt.as_tensor_variable(y)
-        inputs = [logits, y]
-        outputs = [pt.vector(dtype=logits.dtype)]
-        if self.with_grad:
-            inputs.append(pt.as_tensor_variable(weight).astype(logits.dtype))
-            outputs.append(logits.type())
-        return Apply(self, inputs, outputs)
-
-    def perform(self, node, inputs, output_storage):
-        logits, y = inputs[0], inputs[1]
-        rows = np.arange(len(y))
-        m = logits.max(axis=1, keepdims=True)
-        e = np.subtract(logits, m)
-        np.exp(e, out=e)
-        s = e.sum(axis=1)
-        # -log(e_y / s) = log(s) + m - logit_y
-        lp = np.log(s) + m[:, 0] - logits[rows, y]
-        output_storage[0][0] = np.asarray(lp, dtype=logits.dtype)
-        if self.with_grad:
-            w = inputs[2]
-            e *= (w / s)[:, None]
-            e[rows, y] -= w
-            output_storage[1][0] = e
-
-    def infer_shape(self, fgraph, node, shapes):
-        out = [(shapes[0][0],)]
-        if self.with_grad:
-            out.append(shapes[0])
-        return out
-
-    def L_op(self, inputs, outputs, output_grads):
-        raise NotImplementedError(
-            "SoftmaxXent is not differentiable; pass its dlogits as known_grads"
-        )
-
-
-def _masked(total, m_t):
-    """Switch's gradient: ``(to the new state, to the kept previous state)``."""
-    return total * m_t, total * (1 - m_t)
-
-
-def _gate_slope(gate, a):
-    """Elementwise derivative of the gate activation at ``a`` (PyTensor's own
-    gradient of it, so Theano's ``hard_sigmoid`` boundaries carry over)."""
-    return pytensor.grad(pt.sum(gate(a)), a)
-
-
-class _RNNBackward:
-    """``s = tanh(pre + s_prev Wm^T)``: ``da = dn (1 - s^2)``,
-    ``ds_prev = da Wm``, ``dWm = da^T s_prev``."""
-
-    carries = 1
-
-    def __init__(self, cell, gate, H):
-        self.H = H
-
-    def factors(self, pre, states, prev, Wm):
-        s = states[0]
-        return [1 - s**2]
-
-    def step(self, dh_t, m_t, facts, carry, Wm):
-        dn, keep = _masked(dh_t + carry[0], m_t)
-        da = dn * facts[0]
-        return [da, pt.dot(da, Wm) + keep]
-
-    def grad_Wm(self, da, prev, factors):
-        return pt.dot(da.T, prev[0])
-
-
-class _GatedBackward:
-    """Shared by the gated cells' hand-written backward passes: the gate
-    activation ``g`` and the hidden size."""
-
-    def __init__(self, cell, gate, H):
-        self.g = cell.gate(gate)
-        self.H = H
-
-
-class _GRUBackward(_GatedBackward):
-    """The GRU of :meth:`Cell.merged_step`, differentiated by hand:
-    ``zr = g(pre_zr + s_prev Wzr^T)``, ``h = tanh(pre_h + (s_prev r) Wh^T)``,
-    ``s = (1 - z) h + z s_prev``."""
-
-    carries = 1
-
-    def factors(self, pre, states, prev, Wm):
-        H = self.H
-        s_prev = prev[0]
-        a_zr = pre[..., : 2 * H] + pt.dot(s_prev, Wm[: 2 * H].T)
-        zr = self.g(a_zr)
-        slope = _gate_slope(self.g, a_zr)
-        z, r = zr[..., :H], zr[..., H:]
-        h = pt.tanh(pre[..., 2 * H :] + pt.dot(s_prev * r, Wm[2 * H :].T))
-        # d(s)/d(a_h), d(s)/d(a_z); d(s_prev r)/d(a_r) per unit of d(s_prev r)
-        return [(1 - z) * (1 - h**2), (s_prev - h) * slope[..., :H], s_prev * slope[..., H:], z, r]
-
-    def step(self, dh_t, m_t, facts, carry, Wm):
-        H = self.H
-        f_h, f_z, f_r, z, r = facts
-        dn, keep = _masked(dh_t + carry[0], m_t)
-        da_h = dn * f_h
-        dsr = pt.dot(da_h, Wm[2 * H :])
-        da_zr = pt.concatenate([dn * f_z, dsr * f_r], axis=-1)
-        ds_prev = dn * z + dsr * r + pt.dot(da_zr, Wm[: 2 * H])
-        return [pt.concatenate([da_zr, da_h], axis=-1), ds_prev + keep]
-
-    def grad_Wm(self, da, prev, factors):
-        H = self.H
-        r = factors[4].reshape((-1, H))
-        return pt.concatenate(
-            [pt.dot(da[:, : 2 * H].T, prev[0]), pt.dot(da[:, 2 * H :].T, prev[0] * r)], axis=0
-        )
-
-
-class _LSTMBackward(_GatedBackward):
-    """The LSTM of :meth:`Cell.merged_step`: ``a = pre + h_prev Wm^T``;
-    ``i, f, o = g(a)``, ``u = tanh(a)`` (blocks in that order);
-    ``c = f c_prev + i u``, ``h = o tanh(c)``.  Carries ``(dh, dc)``."""
-
-    carries = 2
-
-    def factors(self, pre, states, prev, Wm):
-        H = self.H
-        h_prev, c_prev = prev
-        a = pre + pt.dot(h_prev, Wm.T)
-        a_ifo = a[..., : 3 * H]
-        ifo = self.g(a_ifo)
-        slope = _gate_slope(self.g, a_ifo)
-        i, f = ifo[..., :H], ifo[..., H : 2 * H]
-        o = ifo[..., 2 * H :]
-        u = pt.tanh(a[..., 3 * H :])
-        tc = pt.tanh(states[1])
-        return [
-            tc * slope[..., 2 * H :],  # dh -> da_o
-            o * (1 - tc**2),  # dh -> dc
-            u * slope[..., :H],  # dc -> da_i
-            c_prev * slope[..., H : 2 * H],  # dc -> da_f
-            i * (1 - u**2),  # dc -> da_u
-            f,  # dc -> dc_prev
-        ]
-
-    def step(self, dh_t, m_t, facts, carry, Wm):
-        f_o, f_c, f_i, f_f, f_u, f = facts
-        dn_h, keep_h = _masked(dh_t + carry[0], m_t)
-        dn_c, keep_c = _masked(carry[1], m_t)
-        dc = dn_c + dn_h * f_c
-        da = pt.concatenate([dc * f_i, dc * f_f, dn_h * f_o, dc * f_u], axis=-1)
-        return [da, pt.dot(da, Wm) + keep_h, dc * f + keep_c]
-
-    def grad_Wm(self, da, prev, factors):
-        return pt.dot(da.T, prev[0])
-
-
-BACKWARD = {"rnn": _RNNBackward, "gru": _GRUBackward, "lstm": _LSTMBackward}
-
-
-def unique_columns(x, word_dim, pad_to=None):
-    """``(uniq, inv)`` for RMSprop's sparse update of a token block ``x``.
-
-    ``pad_to`` (static shapes) extends ``uniq`` with distinct *untouched*
-    columns up to ``min(pad_to, word_dim)`` entries; their gradient is 0, so
-    their update is the dense formula's (cache decays, parameter unchanged).
-    """
-    flat = np.asarray(x, dtype=np.int32).reshape(-1)
-    uniq, inv = np.unique(flat, return_inverse=True)
-    if pad_to is not None:
-        want = min(int(pad_to), int(word_dim))
-        if len(uniq) < want:
-            spare = np.setdiff1d(np.arange(word_dim, dtype=uniq.dtype), uniq, assume_unique=True)
-            uniq = np.concatenate([uniq, spare[: want - len(uniq)]])
-    return uniq.astype(np.int32), inv.reshape(-1).astype(np.int32)

@@ -1,7 +1,7 @@
 """Karpathy-style char-rnn on the project's cells: minibatched (time, batch) models.
 
 :class:`CharRNN` stacks ``num_layers`` of any cell (``rnn``, ``gru``, ``lstm``)
-from :mod:`theano_rnn.cells.core` -- the same step functions as the word-level
+from :mod:`theano_rnn.cells` -- the same step functions as the word-level
 tutorial models -- over int32 batches of shape ``(seq_length, batch_size)``.
 Each layer is one ``scan`` over time of the cell's own per-layer step; the
 first layer's input projections (one-hot or embedding) and every deeper
@@ -31,7 +31,7 @@ import pytensor
 import pytensor.tensor as pt
 
 from theano_rnn import optim
-from theano_rnn.cells.core import get_cell, matvec
+from theano_rnn.cells import get_cell, matvec
 from theano_rnn.compat import get_mode, mode_name, scan
 
 __all__ = ["CharRNN", "CHAR_RNN_DEFAULTS"]
@@ -168,8 +168,9 @@ class CharRNN(SharedParams):
             raise ValueError(f"optimizer must be 'rmsprop' or 'adam', got {optimizer!r}")
         if not 0.0 < float(decay_rate) < 1.0:
             raise ValueError(f"decay_rate must lie in (0, 1), got {decay_rate}")
+        # a cell with one input mode (the RNN: one-hot) takes it whatever is asked
         self.input_mode = self.cell.check_input_mode(
-            "onehot" if self.cell.name == "rnn" else input_mode
+            input_mode if len(self.cell.input_modes) > 1 else None
         )
         self.gate_activation = gate_activation or "sigmoid"
         self.cell.gate(self.gate_activation)
@@ -208,17 +209,14 @@ class CharRNN(SharedParams):
     # ------------------------------------------------------------------
     def init_params(self, rng):
         """char-rnn's init: every parameter uniform in ``[-s, s]`` in
-        ``param_names`` order, then the LSTM forget-gate biases set to 1."""
+        ``param_names`` order, then the cell's own adjustment
+        (:meth:`Cell.adjust_char_init`: the LSTM's forget-gate biases set to 1)."""
         shapes = self.cell.param_shapes(
             self.vocab_size, self.hidden_dim, self.num_layers, self.input_mode
         )
         s = self.init_scale
         params = OrderedDict((n, rng.uniform(-s, s, shape)) for n, shape in shapes.items())
-        if self.cell.name == "lstm":
-            H = self.hidden_dim
-            for layer in range(self.num_layers):
-                params["b"][4 * layer + 1, :H] = 1.0
-        return params
+        return self.cell.adjust_char_init(params, self.num_layers)
 
     def config(self):
         return {

@@ -1,7 +1,7 @@
 """Graph building and the tutorial classes ``RNNTheano``, ``GRUTheano``, ``LSTMTheano``.
 
 One generic word-level language model (:class:`RecurrentLM`) builds the
-tutorials' graphs for any cell of :mod:`theano_rnn.cells.core`; the three tutorial
+tutorials' graphs for any cell of :mod:`theano_rnn.cells`; the three tutorial
 classes fix the cell and keep the tutorials' names, signatures, defaults and
 public surface.
 
@@ -42,28 +42,22 @@ from __future__ import annotations
 import logging
 import math
 from collections import OrderedDict
+from collections.abc import Mapping
 
 import numpy as np
 import pytensor
 import pytensor.tensor as pt
-from pytensor.gradient import disconnected_grad
 
 from theano_rnn import optim
-from theano_rnn.cells.core import get_cell
-from theano_rnn.compat import (
-    Param,
-    categorical_crossentropy,
-    function_with_defaults,
-    get_mode,
-    mode_name,
-    scan,
-    softmax,
-)
+from theano_rnn.cells import cell_names, get_cell
+from theano_rnn.compat import Param, categorical_crossentropy, function_with_defaults, get_mode, mode_name
 from theano_rnn.models.layout import infer_layout
 from theano_rnn.graphs.fast import GRAPHS, FastGraph, bucket_length
+from theano_rnn.graphs.faithful import per_output_cost, scan_forward
 
 __all__ = [
     "RecurrentLM", "RNNTheano", "GRUTheano", "LSTMTheano", "TRUNCATIONS", "GRAPHS", "MODEL_CLASSES",
+    "TUTORIAL_CLASSES", "ModelClasses",
 ]
 
 log = logging.getLogger(__name__)
@@ -295,52 +289,14 @@ class RecurrentLM:
     # graphs
     # ------------------------------------------------------------------
     def _scan_forward(self, x, params, truncate):
-        """The tutorials' scan: returns ``(o, states)``; ``o`` is (T, C)."""
-        cell, L, gate = self.cell, self.num_layers, self.gate_activation
-        names = list(params)
-        n_states = cell.states_per_layer * L
-
-        def forward_prop_step(x_t, *rest):
-            states = list(rest[:n_states])
-            p = dict(zip(names, rest[n_states:]))
-            new, top = cell.step(x_t, states, p, L, gate)
-            o_t = softmax(cell.logits(top, p))
-            return [o_t[0]] + new
-
-        init = [dict(initial=s) for s in cell.initial_states(self.hidden_dim, L, dtype=self.dtype)]
-        outputs, _ = scan(
-            forward_prop_step,
-            sequences=x,
-            outputs_info=[None] + init,
-            non_sequences=list(params.values()),
-            truncate_gradient=truncate,
-            strict=True,
-        )
-        return outputs[0], outputs[1:]
+        """The tutorials' scan (:func:`theano_rnn.graphs.faithful.scan_forward`)."""
+        return scan_forward(self.cell, x, params, self.num_layers, self.gate_activation,
+                            self.hidden_dim, self.dtype, truncate)
 
     def _per_output_cost(self, x, y, params, states):
-        """Sum of cross-entropies whose gradient is the NumPy tutorial's BPTT.
-
-        For each output ``t`` the states are recomputed over the window
-        ``t-k .. t`` from the stop-gradient state before it, all outputs at
-        once (the cells' step functions accept a batch of positions).
-        """
-        cell, L, gate, k = self.cell, self.num_layers, self.gate_activation, self.bptt_truncate
-        T = x.shape[0]
-        start = pt.arange(T) - k  # first step of each output's window
-        windows = []
-        for s in states:
-            s = disconnected_grad(s)
-            prev = pt.concatenate([pt.zeros_like(s[:1]), s[:-1]], axis=0)  # state before step t
-            windows.append(pt.switch(pt.ge(start, 0)[:, None], prev[pt.maximum(start, 0)], 0))
-        for j in range(k + 1):
-            pos = start + j
-            valid = pt.ge(pos, 0)[:, None]
-            new, _ = cell.step(x[pt.maximum(pos, 0)], windows, params, L, gate)
-            windows = [pt.switch(valid, n, w) for n, w in zip(new, windows)]
-        top = windows[cell.states_per_layer * (L - 1)]
-        probs = softmax(cell.logits(top, params))
-        return pt.sum(categorical_crossentropy(probs, y))
+        """The NumPy tutorial's truncated BPTT cost (:func:`theano_rnn.graphs.faithful.per_output_cost`)."""
+        return per_output_cost(self.cell, x, y, params, states, self.num_layers,
+                               self.gate_activation, self.bptt_truncate)
 
     def _graph(self):
         """Symbolic inputs, probabilities, cost and gradients (built once)."""
@@ -619,15 +575,57 @@ class LSTMTheano(GRUTheano):
         RecurrentLM.__init__(self, word_dim, hidden_dim, bptt_truncate, cell="lstm", **kwargs)
 
 
-MODEL_CLASSES = {"rnn": RNNTheano, "gru": GRUTheano, "lstm": LSTMTheano}
+#: the tutorials' classes of their cells
+TUTORIAL_CLASSES = {"rnn": RNNTheano, "gru": GRUTheano, "lstm": LSTMTheano}
+
+
+class ModelClasses(Mapping):
+    """Cell name -> word-level model class, for every registered cell.
+
+    A cell with a tutorial class gets it (:data:`TUTORIAL_CLASSES`); any
+    other registered cell gets a :class:`RecurrentLM` bound to it (same
+    constructor signature as the tutorial classes, ``RecurrentLM``'s
+    defaults).  Read from the registry at each lookup, so a cell registered
+    at run time is here at once.
+    """
+
+    def __init__(self):
+        self._generic = {}
+
+    def __getitem__(self, name):
+        try:
+            cell = get_cell(name)
+        except ValueError:
+            raise KeyError(name) from None
+        if cell.name in TUTORIAL_CLASSES and cell is get_cell(cell.name):
+            return TUTORIAL_CLASSES[cell.name]
+        if self._generic.get(cell.name, (None,))[0] is not cell:
+            bound = type("RecurrentLM", (RecurrentLM,), {
+                "cell_name": cell.name,
+                "__doc__": f"{RecurrentLM.__doc__}\n    (bound to the registered cell {cell.name!r})",
+                "__module__": __name__,
+            })
+            self._generic[cell.name] = (cell, bound)
+        return self._generic[cell.name][1]
+
+    def __iter__(self):
+        return iter(cell_names())
+
+    def __len__(self):
+        return len(cell_names())
+
+
+MODEL_CLASSES = ModelClasses()
 
 
 def model_from_config(config, params=None, mode=None, graph=None):
     """Rebuild a model from :meth:`RecurrentLM.config` (and optional parameters).
 
     ``graph`` overrides the config's (``None``: the config's, default "faithful").
+    A config without ``bptt_truncate`` (a file without metadata) gets the
+    model class's default (``RNNTheano``'s 4, the others' -1).
     """
-    cls = MODEL_CLASSES[config["cell"]]
+    cls = MODEL_CLASSES[get_cell(config["cell"]).name]
     kwargs = dict(
         num_layers=config.get("num_layers", 1),
         gate_activation=config.get("gate_activation"),
@@ -638,7 +636,9 @@ def model_from_config(config, params=None, mode=None, graph=None):
         params=params,
         graph=graph or config.get("graph") or "faithful",
     )
-    return cls(config["word_dim"], config["hidden_dim"], config.get("bptt_truncate", -1), **kwargs)
+    if "bptt_truncate" in config:
+        kwargs["bptt_truncate"] = config["bptt_truncate"]
+    return cls(config["word_dim"], config["hidden_dim"], **kwargs)
 
 
 def expected_loss_random(word_dim):
