@@ -31,15 +31,13 @@ from theano_rnn import __version__, io
 from theano_rnn.cells import cell_names
 from theano_rnn.data import seq as seqdata
 from theano_rnn.cli.util import StopFlag, add_common_options, command_parser
-from theano_rnn.errors import CLIError
+from theano_rnn.errors import CheckpointError, CLIError, DataError
 from theano_rnn.cli.util import check_mode as _check_mode
 from theano_rnn.cli.util import check_stack_memory, claim_output
 from theano_rnn.cli.util import float_in as _float_in
 from theano_rnn.cli.util import int_at_least as _int_at_least
 from theano_rnn.cli.util import run_handler, standalone_main
 from theano_rnn.cli.util import seed_type as _seed
-from theano_rnn.errors import DataError
-from theano_rnn.errors import CheckpointError
 
 __all__ = ["COMMANDS", "TRAIN_DEFAULTS", "add_commands", "run", "main", "build_parser"]
 

@@ -25,7 +25,7 @@ import os
 import threading
 from pathlib import Path
 
-from theano_rnn.cells.core import get_cell
+from theano_rnn.cells import get_cell
 from theano_rnn.errors import CLIError
 from theano_rnn.models.bidir import stack_param_shapes
 from theano_rnn.runtime.files import OutputLock
