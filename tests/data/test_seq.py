@@ -359,7 +359,7 @@ def test_read_poem_records(tmp_path):
     "content, match",
     [
         (b"[1,", r"is not valid JSON: .* at line 1 column"),
-        (b"\xff\xfe[]", "is not valid UTF-8 at byte offset 0"),
+        (b"\xff\xfe[]", r"is not valid UTF-8: byte 0xff at byte offset 0 \(line 1"),
         (b'{"a": 1}', "expected a JSON list of poems, got dict"),
         (b"[3]", "poem 0 is not a JSON object"),
         (b'[{"author": "x", "paragraphs": "abc"}]', "poem 0 has no 'paragraphs' list of strings"),
@@ -417,7 +417,7 @@ def test_read_labelled_file(tmp_path):
     [
         (b"a\tx\n\tno label\n", "line 2: empty label before the tab"),
         (b"a\tx\nb\t  \n", "line 2: label 'b' has no text after the tab"),
-        (b"a\tx\nb\t\xe9t\xe9\n", r"line 2 is not valid UTF-8 \(byte offset 6\)"),
+        (b"a\tx\nb\t\xe9t\xe9\n", r"is not valid UTF-8: byte 0xe9 at byte offset 6 \(line 2,"),
         (b"\n  \n", "has no text lines"),
     ],
 )

@@ -62,7 +62,6 @@ Differences from char-rnn, all deliberate:
 
 from __future__ import annotations
 
-import codecs
 import hashlib
 import json
 import logging
@@ -79,6 +78,7 @@ from pathlib import Path
 
 import numpy as np
 
+from theano_rnn.data import text as text_io
 from theano_rnn.errors import DataError
 
 __all__ = [
@@ -109,6 +109,7 @@ CACHE_SUFFIX = ".theano_rnn-cache.npz"
 #: Version of the cache layout; a cache with another version is rebuilt.
 CACHE_FORMAT = 1
 
+_ENCODING_HINT = "; pass --encoding to read it with another encoding (e.g. --encoding gb18030)"
 _PRIVATE_USE = range(0xE000, 0xF900)
 _MAX_LISTED = 20
 
@@ -127,13 +128,6 @@ def check_int(value, name: str, minimum: int = 1) -> int:
     return int(value)
 
 
-def _canonical_encoding(encoding: str) -> str:
-    try:
-        return codecs.lookup(encoding).name
-    except (LookupError, TypeError):
-        raise DataError(f"unknown text encoding {encoding!r}") from None
-
-
 def _list_chars(chars: Sequence[str]) -> str:
     shown = ", ".join(repr(c) for c in chars[:_MAX_LISTED])
     if len(chars) > _MAX_LISTED:
@@ -147,59 +141,33 @@ def _codepoints(text: str) -> np.ndarray:
     return np.frombuffer(raw, dtype="<u4").astype(np.int64)
 
 
-def read_bytes(path: Path) -> bytes:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise DataError(f"corpus file not found: {path}") from None
-    except IsADirectoryError:
-        raise DataError(f"corpus path is a directory, not a file: {path}") from None
-    except OSError as exc:
-        raise DataError(f"cannot read corpus file {path}: {exc.strerror or exc}") from None
-    if not data:
-        raise DataError(f"corpus file {path} is empty")
-    return data
-
-
 def decode_bytes(data: bytes, path: str | os.PathLike = "<bytes>", encoding: str = "utf-8") -> str:
     """Decode ``data`` strictly, normalise CRLF to LF and drop a leading BOM.
 
     Raises:
         DataError: naming ``path`` and the byte offset (and line) of the first
-            byte that is not valid ``encoding``.
+            byte that is not valid ``encoding`` (:func:`theano_rnn.data.text.decode_bytes`).
     """
-    _canonical_encoding(encoding)
-    try:
-        text = data.decode(encoding)
-    except UnicodeDecodeError as exc:
-        bad = data[exc.start : exc.start + 1]
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise DataError(
-            f"{path} is not valid {encoding}: byte 0x{bad.hex()} at byte offset {exc.start} "
-            f"(line {line}, {exc.reason}); pass --encoding to read it with another encoding "
-            f"(e.g. --encoding gb18030)"
-        ) from None
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    text = text.replace("\r\n", "\n")
+    text = text_io.decode_bytes(data, path, encoding, hint=_ENCODING_HINT).replace("\r\n", "\n")
     if not text:
-        raise DataError(f"corpus file {path} is empty")
+        raise DataError(f"{path} is empty")
     return text
 
 
-def read_chars(path: str | os.PathLike, encoding: str = "utf-8") -> str:
+def read_chars(path: str | os.PathLike, encoding: str = "utf-8", max_bytes: int | None = None) -> str:
     """Read a text file as characters (not bytes).
 
     The file is decoded strictly with ``encoding``; ``\\r\\n`` becomes ``\\n``
     (lone ``\\r`` is kept) and a leading byte-order mark is dropped.
 
     Raises:
-        DataError: the file is missing, unreadable, empty (``"... is empty"``)
-            or not valid ``encoding`` (the message gives the byte offset of the
+        DataError: the file is missing, not a regular file, larger than
+            ``max_bytes`` (default: :mod:`theano_rnn.data.text`'s limit),
+            unreadable, empty (``"... is empty"``) or not valid ``encoding`` (the message gives the byte offset of the
             first bad byte and suggests ``--encoding``).
     """
     path = Path(path)
-    return decode_bytes(read_bytes(path), path, encoding)
+    return decode_bytes(text_io.read_bytes(path, max_bytes), path, encoding)
 
 
 # --------------------------------------------------------------------------- vocabulary
@@ -724,6 +692,7 @@ def load_corpus(
     encoding: str = "utf-8",
     cache_dir: str | os.PathLike | None = None,
     split_fractions: Sequence[float] = (0.95, 0.05, 0.0),
+    max_bytes: int | None = None,
 ) -> tuple[CharVocab, CharLoader]:
     """Read, encode (cached) and batch a character corpus: ``(vocab, loader)``.
 
@@ -739,10 +708,10 @@ def load_corpus(
     batch_size = check_int(batch_size, "batch_size")
     seq_length = check_int(seq_length, "seq_length")
     min_freq = check_int(min_freq, "min_freq")
-    encoding = _canonical_encoding(encoding)
+    encoding = text_io.canonical_encoding(encoding)
     _check_fractions(split_fractions)
     path = Path(path)
-    data = read_bytes(path)
+    data = text_io.read_bytes(path, max_bytes)
     key = _cache_key(hashlib.sha256(data).hexdigest(), min_freq, encoding)
 
     if cache_dir is not None:
@@ -780,13 +749,11 @@ def load_corpus(
 # --------------------------------------------------------------------------- special corpora
 
 
-def read_poem_list(p: Path) -> list:
+def read_poem_list(p: Path, max_bytes: int | None = None) -> list:
     """The JSON list of poem records in the chinese-poetry file ``p`` (errors name the file)."""
-    raw = read_bytes(p)
+    text = text_io.read_text_file(p, "utf-8", max_bytes, name="UTF-8")
     try:
-        records = json.loads(raw.decode("utf-8-sig"))
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{p} is not valid UTF-8 at byte offset {exc.start}") from None
+        records = json.loads(text)
     except json.JSONDecodeError as exc:
         raise DataError(f"{p} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     if not isinstance(records, list):
@@ -794,7 +761,7 @@ def read_poem_list(p: Path) -> list:
     return records
 
 
-def read_poems_json(paths) -> str:
+def read_poems_json(paths, max_bytes: int | None = None) -> str:
     """chinese-poetry JSON files as one text.
 
     Each file is a JSON list of ``{"author", "paragraphs": [...], "title", ...}``.
@@ -812,7 +779,7 @@ def read_poems_json(paths) -> str:
     for p in paths:
         n_files += 1
         p = Path(p)
-        for i, rec in enumerate(read_poem_list(p)):
+        for i, rec in enumerate(read_poem_list(p, max_bytes)):
             paras = rec.get("paragraphs") if isinstance(rec, dict) else None
             if not isinstance(paras, list) or not all(isinstance(s, str) for s in paras):
                 raise DataError(f"{p}: poem {i} has no 'paragraphs' list of strings")

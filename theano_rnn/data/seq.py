@@ -73,7 +73,8 @@ from pathlib import Path
 import numpy as np
 
 from theano_rnn.data import words as data
-from theano_rnn.data.chars import check_int, read_bytes, read_poem_list
+from theano_rnn.data import text as text_io
+from theano_rnn.data.chars import check_int, read_poem_list
 from theano_rnn.errors import DataError
 
 __all__ = [
@@ -300,8 +301,8 @@ def _paragraph_text(paragraph: str, drop_speaker: bool) -> str:
     return " ".join(lines)
 
 
-def _cloze_paragraphs(path, column: str) -> list[str]:
-    documents = data.read_corpus(path, column=column)
+def _cloze_paragraphs(path, column: str, max_bytes: int | None = None) -> list[str]:
+    documents = data.read_corpus(path, column=column, max_bytes=max_bytes)
     plain = Path(path).suffix.lower() != ".csv"
     paragraphs = []
     for doc in documents:
@@ -329,6 +330,7 @@ def load_cloze_sentences(
     min_length: int = 4,
     max_length: int = 40,
     on_long: str = "skip",
+    max_bytes: int | None = None,
 ) -> list[list[str]]:
     """The tokenized sentences of a corpus file for the cloze task.
 
@@ -345,7 +347,7 @@ def load_cloze_sentences(
     if min_length > max_length:
         raise DataError(f"min_length ({min_length}) is larger than max_length ({max_length})")
     _check_choice(on_long, "on_long", _ON_LONG_CLOZE)
-    paragraphs = _cloze_paragraphs(path, column)
+    paragraphs = _cloze_paragraphs(path, column, max_bytes)
     if not paragraphs:
         raise DataError(f"{path} contains no text")
     if sentence_tokenizer is None:
@@ -613,7 +615,7 @@ def parse_cloze(
 # ------------------------------------------------------------- classification data
 
 
-def read_poem_records(paths) -> list[tuple[str, str]]:
+def read_poem_records(paths, max_bytes: int | None = None) -> list[tuple[str, str]]:
     """``(author, text)`` for every poem of chinese-poetry JSON files.
 
     The text is the poem's paragraphs, each stripped, joined with no
@@ -627,7 +629,7 @@ def read_poem_records(paths) -> list[tuple[str, str]]:
     for p in paths:
         n_files += 1
         p = Path(p)
-        for i, rec in enumerate(read_poem_list(p)):
+        for i, rec in enumerate(read_poem_list(p, max_bytes)):
             if not isinstance(rec, dict):
                 raise DataError(f"{p}: poem {i} is not a JSON object")
             paras = rec.get("paragraphs")
@@ -687,24 +689,15 @@ LabelledText = namedtuple("LabelledText", "label text line")
 LabelledText.__doc__ = "One line of a labelled file: label (None if unlabelled), text, 1-based line number."
 
 
-def _decode_text(path) -> str:
-    p = Path(path)
-    raw = read_bytes(p)
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise DataError(f"{p} line {line} is not valid UTF-8 (byte offset {exc.start})") from None
-
-
-def read_labelled_file(path, require_labels: bool = True) -> list[LabelledText]:
+def read_labelled_file(path, require_labels: bool = True, max_bytes: int | None = None) -> list[LabelledText]:
     """The lines of a UTF-8 ``label<TAB>text`` file as :class:`LabelledText` records.
 
     Blank lines are skipped; the label and the text are stripped.  With
     ``require_labels=False`` a line without a tab is unlabelled text (label
     ``None``).  Errors give the file and the line number.
     """
-    return parse_labelled_text(_decode_text(path), path, require_labels)
+    text = text_io.read_text_file(path, "utf-8", max_bytes, name="UTF-8")
+    return parse_labelled_text(text, path, require_labels)
 
 
 def parse_labelled_text(text: str, source, require_labels: bool = True) -> list[LabelledText]:

@@ -52,6 +52,7 @@ from pathlib import Path
 import nltk
 import numpy as np
 from nltk.tokenize.punkt import PunktSentenceTokenizer, PunktTrainer
+from theano_rnn.data import text as text_io
 from theano_rnn.errors import DataError
 
 __all__ = [
@@ -97,34 +98,21 @@ _PARAGRAPH_RE = re.compile(r"\n[ \t]*\n")
 # --------------------------------------------------------------------------- reading
 
 
-def _read_decoded(path, encoding: str) -> str:
-    p = Path(path)
-    try:
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise DataError(f"file not found: {p}") from None
-    except IsADirectoryError:
-        raise DataError(f"expected a file, got a directory: {p}") from None
-    except OSError as exc:
-        raise DataError(f"cannot read {p}: {exc.strerror or exc}") from None
-    try:
-        text = raw.decode(encoding)
-    except UnicodeDecodeError as exc:
-        bad = raw[exc.start : exc.start + 1].hex()
-        raise DataError(
-            f"{p} is not valid {encoding}: byte 0x{bad} at byte offset {exc.start} ({exc.reason})"
-        ) from None
-    except LookupError:
-        raise DataError(f"unknown text encoding {encoding!r} for {p}") from None
-    return text[1:] if text.startswith("\ufeff") else text  # drop a byte-order mark
+def _read_decoded(path, encoding: str, max_bytes: int | None = None) -> str:
+    return text_io.read_text_file(path, encoding, max_bytes, allow_empty=True)
 
 
-def read_text(path, encoding: str = "utf-8") -> str:
-    """The whole file as text, strictly decoded, newlines normalized to ``\\n``."""
-    return _read_decoded(path, encoding).replace("\r\n", "\n").replace("\r", "\n")
+def read_text(path, encoding: str = "utf-8", max_bytes: int | None = None) -> str:
+    """The whole file as text, strictly decoded, newlines normalized to ``\\n``.
+
+    Read by :func:`theano_rnn.data.text.read_bytes` (regular files within the
+    byte limit only).
+    """
+    return _read_decoded(path, encoding, max_bytes).replace("\r\n", "\n").replace("\r", "\n")
 
 
-def read_csv_comments(path, column: str = "body", encoding: str = "utf-8") -> list[str]:
+def read_csv_comments(path, column: str = "body", encoding: str = "utf-8",
+                      max_bytes: int | None = None) -> list[str]:
     """The ``column`` field of every record of a CSV file with a header row.
 
     Parsed like the tutorials (``csv.reader(f, skipinitialspace=True)``, header
@@ -132,7 +120,7 @@ def read_csv_comments(path, column: str = "body", encoding: str = "utf-8") -> li
     csv module yields it.  Empty lines are skipped.  The tutorials took ``x[0]``;
     here the column is found by name in the header.
     """
-    text = _read_decoded(path, encoding)
+    text = _read_decoded(path, encoding, max_bytes)
     reader = csv.reader(io.StringIO(text, newline=""), skipinitialspace=True)
     try:
         header = next(reader, None)
@@ -156,7 +144,8 @@ def read_csv_comments(path, column: str = "body", encoding: str = "utf-8") -> li
     return comments
 
 
-def read_corpus(path, column: str = "body", encoding: str = "utf-8") -> list[str]:
+def read_corpus(path, column: str = "body", encoding: str = "utf-8",
+                max_bytes: int | None = None) -> list[str]:
     """The documents of a corpus file.
 
     ``*.csv``: one document per record (:func:`read_csv_comments`).  Anything
@@ -164,8 +153,8 @@ def read_corpus(path, column: str = "body", encoding: str = "utf-8") -> list[str
     stripped, empty ones dropped.
     """
     if Path(path).suffix.lower() == ".csv":
-        return read_csv_comments(path, column=column, encoding=encoding)
-    paragraphs = _PARAGRAPH_RE.split(read_text(path, encoding=encoding))
+        return read_csv_comments(path, column=column, encoding=encoding, max_bytes=max_bytes)
+    paragraphs = _PARAGRAPH_RE.split(read_text(path, encoding=encoding, max_bytes=max_bytes))
     return [p.strip() for p in paragraphs if p.strip()]
 
 
@@ -566,10 +555,11 @@ def load_part2(
     sentence_tokenizer: SentenceSplitter | None = None,
     language: str = "english",
     nltk_data=None,
+    max_bytes: int | None = None,
 ) -> Corpus:
     """Read ``path`` (:func:`read_corpus`) and run the part-2 pipeline."""
     _check_vocabulary_size(vocabulary_size)
-    documents = read_corpus(path, column=column, encoding=encoding)
+    documents = read_corpus(path, column=column, encoding=encoding, max_bytes=max_bytes)
     return prepare_part2(
         documents, vocabulary_size, sentence_tokenizer=sentence_tokenizer,
         language=language, nltk_data=nltk_data, source=str(path),
@@ -586,10 +576,11 @@ def load_part4(
     sentence_tokenizer: SentenceSplitter | None = None,
     language: str = "english",
     nltk_data=None,
+    max_bytes: int | None = None,
 ) -> Corpus:
     """Read ``path`` (:func:`read_corpus`) and run the part-4 pipeline."""
     _check_vocabulary_size(vocabulary_size)
-    documents = read_corpus(path, column=column, encoding=encoding)
+    documents = read_corpus(path, column=column, encoding=encoding, max_bytes=max_bytes)
     return prepare_part4(
         documents, vocabulary_size, min_sent_characters, sentence_tokenizer=sentence_tokenizer,
         language=language, nltk_data=nltk_data, source=str(path),
