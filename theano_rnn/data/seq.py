@@ -74,7 +74,12 @@ import numpy as np
 
 from theano_rnn.data import words as data
 from theano_rnn.data import text as text_io
-from theano_rnn.data.chars import check_int, read_poem_list
+from theano_rnn.data.batching import class_batch, cloze_batch
+from theano_rnn.data.chars import read_poem_list
+from theano_rnn.data.checks import check_int
+from theano_rnn.data.vocab import BLANK, UNK, Vocab
+from theano_rnn.data.vocab import as_id_array as _as_id_array
+from theano_rnn.data.vocab import preview as _preview
 from theano_rnn.errors import DataError
 
 __all__ = [
@@ -108,8 +113,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-BLANK = "<blank>"
-UNK = "<unk>"
 CLOZE_MARKER = "___"
 
 _PARAGRAPH_RE = re.compile(r"\n[ \t]*\n")
@@ -145,6 +148,10 @@ def _randint(rng, high: int) -> int:
     return int(rng.randint(high))
 
 
+def _short(text: str, n: int = 60) -> str:
+    return repr(text if len(text) <= n else text[: n - 3] + "...")
+
+
 def _check_fractions(fractions) -> tuple[float, float, float]:
     try:
         fr = tuple(float(f) for f in fractions)
@@ -159,123 +166,6 @@ def _check_fractions(fractions) -> tuple[float, float, float]:
     if abs(sum(fr) - 1.0) > 1e-6:
         raise DataError(f"fractions {fr} must add up to 1")
     return fr
-
-
-def _preview(tokens, n: int = 6) -> str:
-    words = " ".join(str(t) for t in list(tokens)[:n])
-    return words + (" ..." if len(tokens) > n else "")
-
-
-def _short(text: str, n: int = 60) -> str:
-    return repr(text if len(text) <= n else text[: n - 3] + "...")
-
-
-def _as_id_array(ids, what: str) -> np.ndarray:
-    arr = np.asarray(ids)
-    if arr.ndim != 1:
-        raise DataError(f"{what} must be a 1-D sequence of token ids, got shape {arr.shape}")
-    if arr.size and arr.dtype.kind not in "iu":
-        raise DataError(f"{what} must hold integer token ids, got dtype {arr.dtype}")
-    return arr.astype(np.int64, copy=False)
-
-
-# -------------------------------------------------------------------------- vocab
-
-
-def _check_tokens(tokens, what: str) -> list[str]:
-    tokens = list(tokens)
-    for t in tokens:
-        if not isinstance(t, str) or not t:
-            raise DataError(f"{what} entries must be non-empty strings, got {t!r}")
-        if "\x00" in t:
-            raise DataError(f"{what} entries must not contain NUL characters, got {t!r}")
-    seen: set[str] = set()
-    dups = [t for t in tokens if t in seen or seen.add(t)]
-    if dups:
-        raise DataError(f"{what} has duplicate entries: {', '.join(map(repr, dups[:5]))}")
-    return tokens
-
-
-class Vocab:
-    """A token vocabulary: ``index_to_token`` (list) and ``token_to_index`` (dict).
-
-    ``unknown`` (default ``"<unk>"``) must be one of the tokens; :meth:`encode`
-    maps every other out-of-vocabulary token to it.  :meth:`to_array` /
-    :meth:`from_array` give a NumPy unicode array for checkpoints (readable
-    with ``allow_pickle=False``).
-    """
-
-    def __init__(self, tokens: Iterable[str], unknown: str = UNK):
-        self.index_to_token = _check_tokens(tokens, "vocabulary")
-        if unknown not in self.index_to_token:
-            raise DataError(f"the unknown token {unknown!r} is not in the vocabulary")
-        self.token_to_index = {t: i for i, t in enumerate(self.index_to_token)}
-        self.unknown = unknown
-        self._alpha = None
-
-    @property
-    def unk_index(self) -> int:
-        return self.token_to_index[self.unknown]
-
-    @property
-    def blank_index(self) -> int | None:
-        """Index of ``"<blank>"`` (0 in a cloze vocabulary), ``None`` if absent."""
-        return self.token_to_index.get(BLANK)
-
-    def __len__(self) -> int:
-        return len(self.index_to_token)
-
-    def __contains__(self, token: object) -> bool:
-        return token in self.token_to_index
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Vocab):
-            return NotImplemented
-        return self.index_to_token == other.index_to_token and self.unknown == other.unknown
-
-    def __repr__(self) -> str:
-        return f"Vocab({len(self)} tokens: {_preview(self.index_to_token)})"
-
-    def encode(self, tokens: Sequence[str]) -> np.ndarray:
-        """Token ids (``np.int32``); unknown tokens become :attr:`unk_index`."""
-        if isinstance(tokens, str):
-            raise DataError("Vocab.encode expects a list of tokens, got a str (tokenize it first)")
-        unk = self.unk_index
-        get = self.token_to_index.get
-        tokens = list(tokens)
-        return np.fromiter((get(t, unk) for t in tokens), dtype=np.int32, count=len(tokens))
-
-    def decode(self, ids) -> list[str]:
-        arr = _as_id_array(ids, "decode input")
-        if arr.size and (arr.min() < 0 or arr.max() >= len(self)):
-            bad = arr[(arr < 0) | (arr >= len(self))][0]
-            raise DataError(f"token id {bad} is out of range for a vocabulary of {len(self)}")
-        return [self.index_to_token[i] for i in arr.tolist()]
-
-    def unknown_tokens(self, tokens: Iterable[str]) -> list[str]:
-        """The distinct tokens of ``tokens`` not in the vocabulary, in first-seen order."""
-        return list(dict.fromkeys(t for t in tokens if t not in self.token_to_index))
-
-    def alphabetic_mask(self) -> np.ndarray:
-        """Boolean array: token ``i`` has an alphabetic character (``str.isalpha``)."""
-        if self._alpha is None:
-            self._alpha = np.array(
-                [any(ch.isalpha() for ch in t) for t in self.index_to_token], dtype=bool
-            )
-        return self._alpha
-
-    def to_array(self) -> np.ndarray:
-        return np.array(self.index_to_token, dtype=np.str_)
-
-    @classmethod
-    def from_array(cls, array, unknown: str = UNK) -> Vocab:
-        arr = np.asarray(array)
-        if arr.ndim != 1 or arr.dtype.kind != "U":
-            raise DataError(
-                f"a vocabulary array must be a 1-D unicode array, got dtype {arr.dtype} "
-                f"shape {arr.shape}"
-            )
-        return cls(arr.tolist(), unknown=unknown)
 
 
 # ---------------------------------------------------------------------- cloze data
@@ -490,47 +380,6 @@ def fixed_blanks(encoded_sentences, vocab: Vocab, rng) -> np.ndarray:
 def random_blanks(encoded_sentences, vocab: Vocab, rng) -> np.ndarray:
     """One blank position per sentence, fresh on every call: call it each training epoch."""
     return _draw_blanks(encoded_sentences, vocab, rng)
-
-
-def _pad(seqs, pad_value: int) -> tuple[np.ndarray, np.ndarray]:
-    lengths = [len(s) for s in seqs]
-    if not seqs:
-        raise DataError("a batch needs at least one sequence")
-    if min(lengths) == 0:
-        raise DataError(f"sequence {lengths.index(0)} of the batch is empty")
-    T, B = max(lengths), len(seqs)
-    X = np.full((T, B), pad_value, dtype=np.int32)
-    M = np.zeros((T, B), dtype=np.float64)
-    for b, s in enumerate(seqs):
-        X[: lengths[b], b] = s
-        M[: lengths[b], b] = 1.0
-    return X, M
-
-
-def cloze_batch(encoded_sentences, positions, blank_index: int = 0):
-    """A right-padded, time-major cloze batch.
-
-    Returns ``(X, M, pos, y)``: ``X`` ``(T, B)`` int32 with ``blank_index`` at
-    each sentence's blank position (and as padding, masked), ``M`` ``(T, B)``
-    float64 0/1, ``pos`` ``(B,)`` int32 and ``y`` ``(B,)`` int32, the original
-    token at each blank.
-    """
-    seqs = [_as_id_array(s, f"sentence {i}") for i, s in enumerate(encoded_sentences)]
-    pos = np.asarray(positions)
-    if pos.ndim != 1 or len(pos) != len(seqs) or (pos.size and pos.dtype.kind not in "iu"):
-        raise DataError(
-            f"positions must be {len(seqs)} integers (one per sentence), got shape {pos.shape}"
-        )
-    X, M = _pad(seqs, blank_index)
-    y = np.empty(len(seqs), dtype=np.int32)
-    for b, (s, p) in enumerate(zip(seqs, pos.tolist())):
-        if not 0 <= p < len(s):
-            raise DataError(f"blank position {p} is outside sentence {b} of {len(s)} tokens")
-        if s[p] == blank_index:
-            raise DataError(f"sentence {b} already has the blank token at position {p}")
-        y[b] = s[p]
-        X[p, b] = blank_index
-    return X, M, pos.astype(np.int32), y
 
 
 _PLACEHOLDER = "zqxclozeblankzqx"
@@ -890,22 +739,6 @@ def stratified_split(labels, fractions=(0.8, 0.1, 0.1), *, rng) -> tuple[np.ndar
                 f"are too few for fractions {fr}"
             )
     return tuple(np.sort(np.asarray(p, dtype=np.int64)) for p in parts)
-
-
-def class_batch(encoded_seqs, label_ids):
-    """A right-padded, time-major classification batch ``(X, M, y)``.
-
-    ``X`` ``(T, B)`` int32 (padding 0, masked), ``M`` ``(T, B)`` float64 0/1,
-    ``y`` ``(B,)`` int32.  Every sequence needs at least one token.
-    """
-    seqs = [_as_id_array(s, f"sequence {i}") for i, s in enumerate(encoded_seqs)]
-    y = np.asarray(label_ids)
-    if y.ndim != 1 or len(y) != len(seqs) or (y.size and y.dtype.kind not in "iu"):
-        raise DataError(
-            f"label_ids must be {len(seqs)} integers (one per sequence), got shape {y.shape}"
-        )
-    X, M = _pad(seqs, 0)
-    return X, M, y.astype(np.int32)
 
 
 def majority_baseline(train_labels, test_labels) -> float:
