@@ -27,8 +27,6 @@ MAX_LINES = 500
 OVERSIZED = {
     "theano_rnn.cli.char": 859,
     "theano_rnn.cli.word": 872,
-    "theano_rnn.data.seq": 752,
-    "theano_rnn.data.words": 587,
     "theano_rnn.graphs.fast": 916,
     "theano_rnn.models.bidir": 593,
     "theano_rnn.models.word": 646,

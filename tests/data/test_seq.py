@@ -481,14 +481,14 @@ def test_build_vocab():
 
 def test_limit_length(caplog):
     seqs = [[1, 2, 3, 4], np.array([5, 6]), np.arange(7)]
-    with caplog.at_level(logging.WARNING, logger="theano_rnn.data.seq"):
+    with caplog.at_level(logging.WARNING, logger="theano_rnn.data.labelled"):
         out = sd.limit_length(seqs, 3)
     assert [list(s) for s in out] == [[1, 2, 3], [5, 6], [0, 1, 2]]
     assert out[1] is seqs[1]
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1 and "2 of 3 sequences were longer than max_length=3" in warnings[0]
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="theano_rnn.data.seq"):
+    with caplog.at_level(logging.WARNING, logger="theano_rnn.data.labelled"):
         assert sd.limit_length(seqs, 10) == seqs
     assert not caplog.records
     with pytest.raises(DataError, match=r"^sequence 0 has 4 tokens, more than max_length=3 \(1 2 3 4\)"):

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import codecs
 import contextvars
+import csv
+import io
 import re
 import stat
 from contextlib import contextmanager
@@ -34,6 +36,10 @@ __all__ = [
     "decode_bytes",
     "read_text_file",
     "canonical_encoding",
+    "PARAGRAPH_RE",
+    "read_text",
+    "read_csv_comments",
+    "read_corpus",
 ]
 
 #: Default largest corpus file, in bytes (512 MiB).
@@ -43,6 +49,8 @@ _LIMIT: contextvars.ContextVar[int] = contextvars.ContextVar(
     "theano_rnn_max_corpus_bytes", default=DEFAULT_MAX_BYTES
 )
 _SIZE_RE = re.compile(r"\s*(\d+)\s*([kmgt]?)(i?b)?\s*", re.IGNORECASE)
+#: A blank line: what separates paragraphs (documents) in a plain-text corpus.
+PARAGRAPH_RE = re.compile(r"\n[ \t]*\n")
 _UNITS = {"": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3, "t": 1024 ** 4}
 
 
@@ -171,3 +179,61 @@ def read_text_file(path, encoding: str = "utf-8", max_bytes: int | None = None, 
     data = read_bytes(path, max_bytes, allow_empty=allow_empty)
     return decode_bytes(data, Path(path), encoding, name=name, hint=hint)
 
+
+# ------------------------------------------------------------------ documents
+
+
+def read_text(path, encoding: str = "utf-8", max_bytes: int | None = None) -> str:
+    """The whole file as text, strictly decoded, newlines normalized to ``\\n``.
+
+    Read by :func:`read_bytes` (regular files within the
+    byte limit only).
+    """
+    return read_text_file(path, encoding, max_bytes, allow_empty=True).replace("\r\n", "\n").replace("\r", "\n")
+
+
+def read_csv_comments(path, column: str = "body", encoding: str = "utf-8",
+                      max_bytes: int | None = None) -> list[str]:
+    """The ``column`` field of every record of a CSV file with a header row.
+
+    Parsed like the tutorials (``csv.reader(f, skipinitialspace=True)``, header
+    skipped), so a final record cut off inside its quotes is returned as Python's
+    csv module yields it.  Empty lines are skipped.  The tutorials took ``x[0]``;
+    here the column is found by name in the header.
+    """
+    text = read_text_file(path, encoding, max_bytes, allow_empty=True)
+    reader = csv.reader(io.StringIO(text, newline=""), skipinitialspace=True)
+    try:
+        header = next(reader, None)
+        if header is None:
+            raise DataError(f"{path} is empty: a CSV header row with {column!r} is required")
+        if column not in header:
+            raise DataError(f"{path} has no {column!r} column; columns found: {header}")
+        index = header.index(column)
+        comments = []
+        for row in reader:
+            if not row:
+                continue
+            if len(row) <= index:
+                raise DataError(
+                    f"{path}: record ending on line {reader.line_num} has {len(row)} field(s), "
+                    f"no {column!r} column"
+                )
+            comments.append(row[index])
+    except csv.Error as exc:
+        raise DataError(f"{path}: CSV error near line {reader.line_num}: {exc}") from None
+    return comments
+
+
+def read_corpus(path, column: str = "body", encoding: str = "utf-8",
+                max_bytes: int | None = None) -> list[str]:
+    """The documents of a corpus file.
+
+    ``*.csv``: one document per record (:func:`read_csv_comments`).  Anything
+    else: plain text split into paragraphs on blank lines, each paragraph
+    stripped, empty ones dropped.
+    """
+    if Path(path).suffix.lower() == ".csv":
+        return read_csv_comments(path, column=column, encoding=encoding, max_bytes=max_bytes)
+    paragraphs = PARAGRAPH_RE.split(read_text(path, encoding=encoding, max_bytes=max_bytes))
+    return [p.strip() for p in paragraphs if p.strip()]

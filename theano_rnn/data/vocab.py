@@ -29,7 +29,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from theano_rnn.data.checks import check_int
+from theano_rnn.data.checks import check_int, preview
 from theano_rnn.errors import DataError
 
 __all__ = ["UNK", "BLANK", "DEFAULT_UNKNOWN", "Vocab", "CharVocab"]
@@ -52,12 +52,6 @@ def _list_chars(chars: Sequence[str]) -> str:
     if len(chars) > _MAX_LISTED:
         shown += f", ... ({len(chars) - _MAX_LISTED} more)"
     return shown
-
-
-def preview(tokens, n: int = 6) -> str:
-    """The first ``n`` tokens joined by spaces (``...`` when there are more)."""
-    words = " ".join(str(t) for t in list(tokens)[:n])
-    return words + (" ..." if len(tokens) > n else "")
 
 
 def codepoints(text: str) -> np.ndarray:
