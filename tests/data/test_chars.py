@@ -59,6 +59,7 @@ def write(tmp_path: Path, text: str | bytes, name: str = "input.txt") -> Path:
 def xdg(tmp_path, monkeypatch):
     """An empty user cache dir, so no test touches the real ~/.cache."""
     d = tmp_path / "xdg"
+    monkeypatch.delenv("THEANO_RNN_CACHE_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(d))
     return d / "theano_rnn"
 
@@ -414,7 +415,8 @@ def test_cache_used_then_rebuilt_when_text_changes(tmp_path, monkeypatch, xdg):
     calls = _count_preprocess(monkeypatch)
     vocab, loader = load_corpus(p, batch_size=2, seq_length=5)
     cache = cache_path_for(p)
-    assert cache.is_file() and cache.name == "input.txt" + CACHE_SUFFIX
+    assert cache.is_file() and cache.parent == xdg
+    assert cache.name.startswith("input.txt.") and cache.name.endswith(CACHE_SUFFIX)
     assert len(calls) == 1
     mtime = cache.stat().st_mtime_ns
 
@@ -434,7 +436,8 @@ def test_cache_used_then_rebuilt_when_text_changes(tmp_path, monkeypatch, xdg):
     # a different min_freq is a different key, too
     load_corpus(p, batch_size=2, seq_length=5, min_freq=2)
     assert len(calls) == 3
-    assert not xdg.exists() or not any(xdg.iterdir())  # never fell back
+    assert sorted(f.name for f in corpus.iterdir()) == ["input.txt"]  # never beside the data
+    assert [f.name for f in xdg.iterdir()] == [cache.name]  # one file per corpus
 
 
 def test_cache_is_plain_npz_and_atomic(tmp_path, xdg):
@@ -444,14 +447,15 @@ def test_cache_is_plain_npz_and_atomic(tmp_path, xdg):
     with np.load(cache, allow_pickle=False) as z:  # no pickle needed
         assert z["ids"].dtype == np.int32
         assert json.loads(str(z["key"][()]))["min_freq"] == 2
-    assert [f.name for f in tmp_path.iterdir() if f.name.endswith(".tmp")] == []
+    assert [f.name for f in cache.parent.iterdir() if f.name.endswith(".tmp")] == []
 
 
 def test_corrupt_cache_is_rebuilt(tmp_path, monkeypatch, xdg, caplog):
     p = write(tmp_path, CHINESE * 10)
+    cache_path_for(p).parent.mkdir(parents=True)
     cache_path_for(p).write_bytes(b"not a zip file")
     calls = _count_preprocess(monkeypatch)
-    with caplog.at_level(logging.WARNING, logger="theano_rnn.data.chars"):
+    with caplog.at_level(logging.WARNING, logger="theano_rnn.data.cache"):
         vocab, _ = load_corpus(p, batch_size=2, seq_length=5)
     assert len(calls) == 1
     assert "unreadable cache" in caplog.text
@@ -469,60 +473,55 @@ def test_cache_dir_given(tmp_path, xdg):
     assert not cache_path_for(p).exists()
 
 
-def _read_only(monkeypatch, folder: Path):
-    """Make ``folder`` read-only, also for root (who ignores permission bits)."""
-    folder.chmod(0o555)
-    real = chardata._write_cache
-
-    def refuse(cache, *args, **kwargs):
-        if cache.parent == folder:
-            raise PermissionError(13, "Permission denied")
-        return real(cache, *args, **kwargs)
-
-    monkeypatch.setattr(chardata, "_write_cache", refuse)
-
-
-def test_read_only_corpus_dir_falls_back_to_user_cache(tmp_path, monkeypatch, xdg, caplog):
-    corpus = tmp_path / "ro"
-    corpus.mkdir()
-    p = write(corpus, _text(300))
-    _read_only(monkeypatch, corpus)
+def test_cache_dir_env_var_wins_and_corpora_never_collide(tmp_path, monkeypatch, xdg):
+    own = tmp_path / "own-cache"
+    monkeypatch.setenv("THEANO_RNN_CACHE_DIR", str(own))
+    assert chardata.user_cache_dir() == own
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    pa, pb = write(a, _text(200)), write(b, "different text\n" * 30)
+    assert pa.name == pb.name == "input.txt"
+    va, _ = load_corpus(pa, batch_size=2, seq_length=5)
+    vb, _ = load_corpus(pb, batch_size=2, seq_length=5)
+    assert cache_path_for(pa) != cache_path_for(pb)
+    assert sorted(own.iterdir()) == sorted([cache_path_for(pa), cache_path_for(pb)])
+    assert not xdg.exists()
     calls = _count_preprocess(monkeypatch)
-    try:
-        with caplog.at_level(logging.INFO, logger="theano_rnn.data.chars"):
-            vocab, loader = load_corpus(p, batch_size=2, seq_length=5)
-        assert sorted(f.name for f in corpus.iterdir()) == ["input.txt"]
-        cached = list(xdg.glob("*" + CACHE_SUFFIX))
-        assert cached == [cache_path_for(p, xdg)]
-        assert str(cached[0]) in caplog.text  # the log says where
-        load_corpus(p, batch_size=2, seq_length=5)
-        assert len(calls) == 1  # the fallback cache is found again
-    finally:
-        corpus.chmod(0o755)
+    assert load_corpus(pa, batch_size=2, seq_length=5)[0] == va  # both still hit
+    assert load_corpus(pb, batch_size=2, seq_length=5)[0] == vb
+    assert calls == []
+    monkeypatch.delenv("THEANO_RNN_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/path")  # not absolute: ignored
+    assert chardata.user_cache_dir() == Path.home() / ".cache" / "theano_rnn"
 
 
-def test_read_only_corpus_dir_with_cache_dir(tmp_path, monkeypatch, xdg):
+def test_read_only_corpus_dir_is_never_written(tmp_path, xdg):
     corpus = tmp_path / "ro"
     corpus.mkdir()
     p = write(corpus, _text(300))
-    _read_only(monkeypatch, corpus)
+    corpus.chmod(0o555)
     try:
-        load_corpus(p, batch_size=2, seq_length=5, cache_dir=tmp_path / "c")
-        assert (tmp_path / "c" / cache_path_for(p, tmp_path / "c").name).is_file()
+        load_corpus(p, batch_size=2, seq_length=5)
         assert sorted(f.name for f in corpus.iterdir()) == ["input.txt"]
+        assert cache_path_for(p).is_file() and cache_path_for(p).parent == xdg
     finally:
         corpus.chmod(0o755)
 
 
-def test_mode_bits_read_only_dir_is_not_writable(tmp_path):
-    d = tmp_path / "ro"
-    d.mkdir()
-    assert chardata._dir_writable(d)
-    d.chmod(0o555)
-    try:
-        assert not chardata._dir_writable(d)  # even for root
-    finally:
-        d.chmod(0o755)
+def test_unwritable_cache_dir_warns_and_still_loads(tmp_path, monkeypatch, caplog):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the cache folder should be")
+    monkeypatch.setenv("THEANO_RNN_CACHE_DIR", str(blocker / "cache"))
+    p = write(tmp_path, _text(300))
+    calls = _count_preprocess(monkeypatch)
+    with caplog.at_level(logging.WARNING, logger="theano_rnn.data.cache"):
+        vocab, loader = load_corpus(p, batch_size=2, seq_length=5)
+        load_corpus(p, batch_size=2, seq_length=5)
+    assert len(calls) == 2  # no cache: preprocessed each time
+    assert "cannot write the corpus cache" in caplog.text
+    assert loader.num_batches("train") > 0
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["input.txt", "not-a-dir"]
 
 
 def test_load_corpus_validates_before_reading(tmp_path):

@@ -359,7 +359,7 @@ def test_read_poem_records(tmp_path):
     "content, match",
     [
         (b"[1,", r"is not valid JSON: .* at line 1 column"),
-        (b"\xff\xfe[]", "is not valid UTF-8 at byte offset 0"),
+        (b"\xff\xfe[]", r"is not valid UTF-8: byte 0xff at byte offset 0 \(line 1"),
         (b'{"a": 1}', "expected a JSON list of poems, got dict"),
         (b"[3]", "poem 0 is not a JSON object"),
         (b'[{"author": "x", "paragraphs": "abc"}]', "poem 0 has no 'paragraphs' list of strings"),
@@ -417,7 +417,7 @@ def test_read_labelled_file(tmp_path):
     [
         (b"a\tx\n\tno label\n", "line 2: empty label before the tab"),
         (b"a\tx\nb\t  \n", "line 2: label 'b' has no text after the tab"),
-        (b"a\tx\nb\t\xe9t\xe9\n", r"line 2 is not valid UTF-8 \(byte offset 6\)"),
+        (b"a\tx\nb\t\xe9t\xe9\n", r"is not valid UTF-8: byte 0xe9 at byte offset 6 \(line 2,"),
         (b"\n  \n", "has no text lines"),
     ],
 )
@@ -481,14 +481,14 @@ def test_build_vocab():
 
 def test_limit_length(caplog):
     seqs = [[1, 2, 3, 4], np.array([5, 6]), np.arange(7)]
-    with caplog.at_level(logging.WARNING, logger="theano_rnn.data.seq"):
+    with caplog.at_level(logging.WARNING, logger="theano_rnn.data.labelled"):
         out = sd.limit_length(seqs, 3)
     assert [list(s) for s in out] == [[1, 2, 3], [5, 6], [0, 1, 2]]
     assert out[1] is seqs[1]
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1 and "2 of 3 sequences were longer than max_length=3" in warnings[0]
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="theano_rnn.data.seq"):
+    with caplog.at_level(logging.WARNING, logger="theano_rnn.data.labelled"):
         assert sd.limit_length(seqs, 10) == seqs
     assert not caplog.records
     with pytest.raises(DataError, match=r"^sequence 0 has 4 tokens, more than max_length=3 \(1 2 3 4\)"):

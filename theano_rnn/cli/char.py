@@ -143,8 +143,8 @@ _FRACTION = _float_in(0, 1, lo_open=False, hi_open=False, what="fraction")
 # -------------------------------------------------------------------------- parser
 
 
-def _add_common(p, mode=True):
-    add_common_options(p, mode=mode, blas_note="; these small matrix products run several "
+def _add_common(p, mode=True, **kw):
+    add_common_options(p, mode=mode, **kw, blas_note="; these small matrix products run several "
                                                "times faster on one thread")
 
 
@@ -259,8 +259,8 @@ def add_commands(subparsers):
                    help="continue training this checkpoint exactly (model, optimizer, data "
                         "position; corpus and data options default to the checkpoint's)")
     t.add_argument("--cache-dir", default=None, metavar="DIR",
-                   help="where to cache the preprocessed corpus (default: beside it, else "
-                        "~/.cache/theano_rnn)")
+                   help="where to cache the preprocessed corpus (default: $THEANO_RNN_CACHE_DIR, "
+                        "else $XDG_CACHE_HOME/theano_rnn, else ~/.cache/theano_rnn)")
     t.add_argument("--samples", type=_NONNEG, default=None, metavar="N",
                    help="characters to sample and print after training (default 0; 500 "
                         "without --corpus)")
@@ -268,7 +268,7 @@ def add_commands(subparsers):
                    help="prime text of that sample (default none; 'def ' without --corpus)")
     t.add_argument("--temperature", type=_POS_FLOAT, default=None, metavar="T",
                    help="sampling temperature of that sample (default 1.0)")
-    _add_common(t)
+    _add_common(t, corpus=True)
     t.set_defaults(char_command="train-char")
 
     # ---- sample-char

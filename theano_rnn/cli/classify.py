@@ -188,7 +188,7 @@ def add_commands(subparsers):
                    help="also write the results as JSON to PATH")
     o.add_argument("--seed", type=_seed, default=None, metavar="S",
                    help="seed of the split, the weights, the shuffling and dropout (default 1234)")
-    _add_common(t)
+    _add_common(t, corpus=True)
     t.set_defaults(classify_action="train")
 
     p = actions.add_parser(
@@ -216,8 +216,8 @@ def add_commands(subparsers):
     return subparsers
 
 
-def _add_common(p):
-    add_common_options(p, progress_bar=False)
+def _add_common(p, **kw):
+    add_common_options(p, progress_bar=False, **kw)
 
 
 def build_parser():

@@ -182,7 +182,7 @@ def add_commands(subparsers):
                    help="seed of the weights, the split, the blanks and the batches (default 1234)")
     t.add_argument("--examples", type=int_at_least(0), default=None, metavar="N",
                    help="example predictions to print at the end (default 5)")
-    _add_common(t)
+    _add_common(t, corpus=True)
     t.set_defaults(cloze_command="train-cloze")
 
     c = subparsers.add_parser("cloze", help="fill in the blank (___) of a sentence",

@@ -24,6 +24,7 @@ from theano_rnn.cli.output import (
     check_cell_memory, check_output, check_params_memory, check_stack_memory, claim_output,
     command_scope,
 )
+from theano_rnn.data.text import corpus_byte_limit, parse_byte_size
 from theano_rnn.runtime.modes import get_mode, mode_name
 from theano_rnn.runtime.threads import blas_threads, pin_loaded_library
 from theano_rnn.errors import CLIError
@@ -127,12 +128,30 @@ def one_line(exc):
     return text or type(exc).__name__
 
 
-def add_common_options(p, mode=True, blas_note="", progress_bar=True):
+def byte_size(text):
+    """argparse type of ``--max-corpus-bytes``: :func:`theano_rnn.data.text.parse_byte_size`."""
+    try:
+        return parse_byte_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_corpus_limit(p):
+    """``--max-corpus-bytes N`` (applied around the command by :func:`command_env`); returns ``p``."""
+    p.add_argument("--max-corpus-bytes", type=byte_size, default=None, metavar="N",
+                   help="refuse corpus files larger than N bytes (K/M/G suffixes; default 512M)")
+    return p
+
+
+def add_common_options(p, mode=True, blas_note="", progress_bar=True, corpus=False):
     """``--mode`` and ``--blas-threads`` (unless ``mode`` is false), ``--quiet``, ``--log-level``.
 
     ``blas_note`` is appended to the ``--blas-threads`` help; ``progress_bar``
-    says whether ``--quiet`` also hides a progress bar (its help says so).
+    says whether ``--quiet`` also hides a progress bar (its help says so);
+    ``corpus`` adds ``--max-corpus-bytes`` (:func:`add_corpus_limit`).
     """
+    if corpus:
+        add_corpus_limit(p)
     if mode:
         p.add_argument("--mode", type=mode_type, default=None, metavar="{C,NUMBA,JAX}",
                        help="PyTensor backend: C (default), NUMBA or JAX")
@@ -236,9 +255,10 @@ def command_logging(level):
 
 
 @contextlib.contextmanager
-def command_env(n_threads):
-    """A command's surroundings: :func:`blas_threads` and no "could not link to a BLAS" warning."""
-    with warnings.catch_warnings(), blas_threads(n_threads):
+def command_env(n_threads, max_corpus_bytes=None):
+    """A command's surroundings: :func:`blas_threads`, no "could not link to a BLAS" warning
+    and the corpus byte limit (:func:`theano_rnn.data.text.corpus_byte_limit`)."""
+    with warnings.catch_warnings(), blas_threads(n_threads), corpus_byte_limit(max_corpus_bytes):
         warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
         yield
 
@@ -298,7 +318,7 @@ def run_handler(handler, args, show_progress, t_start, errors, broken_pipe=None)
         show_progress = not args.quiet and getattr(logging, level) <= logging.INFO
 
     def call():
-        with command_env(getattr(args, "blas_threads", None)):
+        with command_env(getattr(args, "blas_threads", None), getattr(args, "max_corpus_bytes", None)):
             return handler(args, show_progress, t_start)
 
     return report_errors(call, errors, broken_pipe)

@@ -62,7 +62,7 @@ from theano_rnn.cli.util import command_env, command_logging, parse_command_line
 from theano_rnn.cli.util import int_at_least as _int_at_least
 from theano_rnn.cli.util import mode_type as _mode
 from theano_rnn.cli.util import positive_float as _positive_float
-from theano_rnn.cli.util import progress_bar_done
+from theano_rnn.cli.util import add_corpus_limit, progress_bar_done
 from theano_rnn.cli.util import seed_type as _seed
 
 __all__ = ["main", "build_parser", "ENV_DEFAULTS", "TUTORIAL_DEFAULTS", "EMBEDDED_DEFAULTS"]
@@ -195,7 +195,7 @@ def _add_model(p, defaults):
 
 
 def _add_corpus(p, train):
-    p.add_argument("--corpus", default=None, metavar="PATH",
+    add_corpus_limit(p).add_argument("--corpus", default=None, metavar="PATH",
                    help="CSV with a 'body' column (the tutorials' reddit file) or a text file "
                         "(paragraphs separated by blank lines)"
                         + ("; default: $INPUT_DATA_FILE, else the embedded corpus "
@@ -853,7 +853,7 @@ def main(argv=None, environ=None):
         # NumPy's OpenBLAS pinned to one thread for the command (unless
         # OPENBLAS_NUM_THREADS/OMP_NUM_THREADS say otherwise): 2-4x faster
         # steps for these small products on a 2-core machine
-        with command_logging(level), command_env(None):
+        with command_logging(level), command_env(None, getattr(args, "max_corpus_bytes", None)):
             show_progress = not args.quiet and getattr(logging, level) <= logging.INFO
             return COMMANDS[args.command](args, environ, show_progress=show_progress)
 

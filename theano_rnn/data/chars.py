@@ -62,7 +62,6 @@ Differences from char-rnn, all deliberate:
 
 from __future__ import annotations
 
-import codecs
 import hashlib
 import json
 import logging
@@ -70,16 +69,19 @@ import math
 import numbers
 import os
 import re
-import stat
-import zipfile
 from collections import namedtuple
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 
+from theano_rnn.data import text as text_io
+from theano_rnn.data.batching import char_streams
+from theano_rnn.data.cache import CACHE_FORMAT, CACHE_SUFFIX, cache_key, cache_path_for, read_cache
+from theano_rnn.data.cache import user_cache_dir, write_cache
+from theano_rnn.data.checks import check_int
+from theano_rnn.data.vocab import DEFAULT_UNKNOWN, CharVocab, Vocab
 from theano_rnn.errors import DataError
-from theano_rnn.runtime.files import atomic_savez
 
 __all__ = [
     "DEFAULT_UNKNOWN",
@@ -100,65 +102,16 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Default unknown symbol: U+FFFD REPLACEMENT CHARACTER.
-DEFAULT_UNKNOWN = "\ufffd"
 #: Split names, in data order.
 SPLITS = ("train", "val", "test")
-#: Cache file name suffix: ``<corpus name>.theano_rnn-cache.npz`` next to the corpus.
-CACHE_SUFFIX = ".theano_rnn-cache.npz"
-#: Version of the cache layout; a cache with another version is rebuilt.
-CACHE_FORMAT = 1
 
-_PRIVATE_USE = range(0xE000, 0xF900)
-_MAX_LISTED = 20
+_ENCODING_HINT = "; pass --encoding to read it with another encoding (e.g. --encoding gb18030)"
 
 SplitSizes = namedtuple("SplitSizes", SPLITS)
 SplitSizes.__doc__ = "Number of batches in each split: ``(train, val, test)``."
 
 
-# --------------------------------------------------------------------------- helpers
-
-
-def check_int(value, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise DataError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    if value < minimum:
-        raise DataError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
-
-
-def _canonical_encoding(encoding: str) -> str:
-    try:
-        return codecs.lookup(encoding).name
-    except (LookupError, TypeError):
-        raise DataError(f"unknown text encoding {encoding!r}") from None
-
-
-def _list_chars(chars: Sequence[str]) -> str:
-    shown = ", ".join(repr(c) for c in chars[:_MAX_LISTED])
-    if len(chars) > _MAX_LISTED:
-        shown += f", ... ({len(chars) - _MAX_LISTED} more)"
-    return shown
-
-
-def _codepoints(text: str) -> np.ndarray:
-    """The code points of ``text`` as an int64 array (lone surrogates allowed)."""
-    raw = text.encode("utf-32-le", "surrogatepass")
-    return np.frombuffer(raw, dtype="<u4").astype(np.int64)
-
-
-def read_bytes(path: Path) -> bytes:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise DataError(f"corpus file not found: {path}") from None
-    except IsADirectoryError:
-        raise DataError(f"corpus path is a directory, not a file: {path}") from None
-    except OSError as exc:
-        raise DataError(f"cannot read corpus file {path}: {exc.strerror or exc}") from None
-    if not data:
-        raise DataError(f"corpus file {path} is empty")
-    return data
+# --------------------------------------------------------------------------- reading
 
 
 def decode_bytes(data: bytes, path: str | os.PathLike = "<bytes>", encoding: str = "utf-8") -> str:
@@ -166,249 +119,28 @@ def decode_bytes(data: bytes, path: str | os.PathLike = "<bytes>", encoding: str
 
     Raises:
         DataError: naming ``path`` and the byte offset (and line) of the first
-            byte that is not valid ``encoding``.
+            byte that is not valid ``encoding`` (:func:`theano_rnn.data.text.decode_bytes`).
     """
-    _canonical_encoding(encoding)
-    try:
-        text = data.decode(encoding)
-    except UnicodeDecodeError as exc:
-        bad = data[exc.start : exc.start + 1]
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise DataError(
-            f"{path} is not valid {encoding}: byte 0x{bad.hex()} at byte offset {exc.start} "
-            f"(line {line}, {exc.reason}); pass --encoding to read it with another encoding "
-            f"(e.g. --encoding gb18030)"
-        ) from None
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    text = text.replace("\r\n", "\n")
+    text = text_io.decode_bytes(data, path, encoding, hint=_ENCODING_HINT).replace("\r\n", "\n")
     if not text:
-        raise DataError(f"corpus file {path} is empty")
+        raise DataError(f"{path} is empty")
     return text
 
 
-def read_chars(path: str | os.PathLike, encoding: str = "utf-8") -> str:
+def read_chars(path: str | os.PathLike, encoding: str = "utf-8", max_bytes: int | None = None) -> str:
     """Read a text file as characters (not bytes).
 
     The file is decoded strictly with ``encoding``; ``\\r\\n`` becomes ``\\n``
     (lone ``\\r`` is kept) and a leading byte-order mark is dropped.
 
     Raises:
-        DataError: the file is missing, unreadable, empty (``"... is empty"``)
-            or not valid ``encoding`` (the message gives the byte offset of the
+        DataError: the file is missing, not a regular file, larger than
+            ``max_bytes`` (default: :mod:`theano_rnn.data.text`'s limit),
+            unreadable, empty (``"... is empty"``) or not valid ``encoding`` (the message gives the byte offset of the
             first bad byte and suggests ``--encoding``).
     """
     path = Path(path)
-    return decode_bytes(read_bytes(path), path, encoding)
-
-
-# --------------------------------------------------------------------------- vocabulary
-
-
-class CharVocab:
-    """A character vocabulary: ``index_to_char`` list and ``char_to_index`` dict.
-
-    Build one from a text with :meth:`from_text`; rebuild one from a checkpoint
-    with :meth:`from_list` (``to_list()`` and ``unknown`` are what to store;
-    :meth:`to_dict` / :meth:`from_dict` hold both).
-
-    Args:
-        chars: the characters in index order, each a one-character string, no
-            duplicates.
-        unknown: the unknown symbol (one of ``chars``) or None.
-    """
-
-    def __init__(self, chars: Iterable[str], unknown: str | None = None):
-        chars = list(chars)
-        if not chars:
-            raise DataError("a character vocabulary needs at least one character")
-        for c in chars:
-            if not isinstance(c, str) or len(c) != 1:
-                raise DataError(f"vocabulary entries must be single characters, got {c!r}")
-        if len(set(chars)) != len(chars):
-            seen: set[str] = set()
-            dups = [c for c in chars if c in seen or seen.add(c)]
-            raise DataError(f"vocabulary has duplicate characters: {_list_chars(dups)}")
-        if unknown is not None and unknown not in chars:
-            raise DataError(f"unknown symbol {unknown!r} is not in the vocabulary")
-        self.index_to_char: list[str] = chars
-        self.char_to_index: dict[str, int] = {c: i for i, c in enumerate(chars)}
-        self.unknown: str | None = unknown
-        cps = np.array([ord(c) for c in chars], dtype=np.int64)
-        self._order = np.argsort(cps, kind="stable").astype(np.int32)
-        self._sorted_cps = cps[self._order]
-
-    # ----------------------------------------------------------------- building
-
-    @classmethod
-    def from_text(cls, text: str, min_freq: int = 1, unknown: str = DEFAULT_UNKNOWN) -> CharVocab:
-        """Every distinct character of ``text`` sorted by code point.
-
-        Characters occurring fewer than ``min_freq`` times are left out and map
-        to the unknown symbol, which is added only when something maps to it.
-        If ``unknown`` occurs in ``text``, the first private-use character
-        (U+E000 upward) that does not occur is used instead.
-        """
-        min_freq = check_int(min_freq, "min_freq")
-        if not isinstance(unknown, str) or len(unknown) != 1:
-            raise DataError(f"unknown symbol must be a single character, got {unknown!r}")
-        if not text:
-            raise DataError("cannot build a vocabulary from an empty text")
-        cps, counts = np.unique(_codepoints(text), return_counts=True)
-        keep = counts >= min_freq
-        chars = [chr(c) for c in cps[keep].tolist()]
-        if keep.all():
-            return cls(chars, unknown=None)
-        if not chars:
-            raise DataError(
-                f"min_freq={min_freq} leaves no character in the vocabulary "
-                f"(the most frequent character occurs {int(counts.max())} times)"
-            )
-        present = set(cps.tolist())
-        if ord(unknown) in present:
-            free = next((cp for cp in _PRIVATE_USE if cp not in present), None)
-            if free is None:
-                raise DataError(
-                    f"unknown symbol {unknown!r} occurs in the text and no private-use "
-                    "character is free to replace it"
-                )
-            log.info(
-                "unknown symbol %r occurs in the text; using %r (U+%04X) instead",
-                unknown, chr(free), free,
-            )
-            unknown = chr(free)
-        n_rare = int((~keep).sum())
-        log.info(
-            "min_freq=%d: %d rare characters (%d occurrences) map to the unknown symbol %r",
-            min_freq, n_rare, int(counts[~keep].sum()), unknown,
-        )
-        return cls(sorted(chars + [unknown]), unknown=unknown)
-
-    @classmethod
-    def from_list(cls, chars: Iterable[str], unknown: str | None = None) -> CharVocab:
-        """The vocabulary stored by :meth:`to_list` (plus its ``unknown``)."""
-        return cls(chars, unknown=unknown)
-
-    def to_list(self) -> list[str]:
-        """The characters in index order (a copy); store ``unknown`` beside it."""
-        return list(self.index_to_char)
-
-    def to_dict(self) -> dict:
-        """``{"chars": [...], "unknown": symbol or None}`` (JSON-serialisable)."""
-        return {"chars": self.to_list(), "unknown": self.unknown}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> CharVocab:
-        try:
-            return cls(d["chars"], unknown=d.get("unknown"))
-        except (KeyError, TypeError, AttributeError):
-            raise DataError("vocabulary dict must have a 'chars' list") from None
-
-    # ----------------------------------------------------------------- mapping
-
-    def __len__(self) -> int:
-        return len(self.index_to_char)
-
-    def __contains__(self, char: object) -> bool:
-        return char in self.char_to_index
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, CharVocab):
-            return NotImplemented
-        return self.index_to_char == other.index_to_char and self.unknown == other.unknown
-
-    def __repr__(self) -> str:
-        return f"CharVocab({len(self)} characters, unknown={self.unknown!r})"
-
-    @property
-    def unknown_index(self) -> int | None:
-        return None if self.unknown is None else self.char_to_index[self.unknown]
-
-    def _lookup(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        """(ids with -1 for missing characters, boolean hit mask)."""
-        q = _codepoints(text)
-        pos = np.searchsorted(self._sorted_cps, q)
-        np.minimum(pos, len(self._sorted_cps) - 1, out=pos)
-        hit = self._sorted_cps[pos] == q
-        ids = np.where(hit, self._order[pos], -1).astype(np.int32)
-        return ids, hit
-
-    @staticmethod
-    def _missing(text: str, hit: np.ndarray) -> list[str]:
-        """Missing characters in order of first appearance."""
-        missing: dict[str, None] = {}
-        for i in np.flatnonzero(~hit).tolist():
-            missing.setdefault(text[i], None)
-        return list(missing)
-
-    def encode(self, text: str) -> np.ndarray:
-        """``text`` as an int32 array of indices.
-
-        Characters not in the vocabulary map to the unknown symbol; without
-        one they raise :class:`DataError` listing them.
-        """
-        if not isinstance(text, str):
-            raise DataError(f"encode expects a str, got {type(text).__name__}")
-        ids, hit = self._lookup(text)
-        if not hit.all():
-            if self.unknown is None:
-                missing = self._missing(text, hit)
-                raise DataError(
-                    f"{len(missing)} characters are not in the vocabulary and it has no "
-                    f"unknown symbol: {_list_chars(missing)}"
-                )
-            ids[~hit] = self.char_to_index[self.unknown]
-        return ids
-
-    def encode_prime(self, text: str, policy: str = "unknown") -> np.ndarray:
-        """Encode a sampling prime.
-
-        Args:
-            text: the prime; an empty prime gives an empty array.
-            policy: ``"unknown"``: characters missing from the vocabulary map
-                to the unknown symbol (a :class:`DataError` if the vocabulary
-                has none); ``"error"``: any missing character raises.
-
-        Raises:
-            DataError: listing the missing characters; always when no
-                character of a non-empty prime is in the vocabulary.
-        """
-        if policy not in ("unknown", "error"):
-            raise DataError(f"prime policy must be 'unknown' or 'error', got {policy!r}")
-        if not isinstance(text, str):
-            raise DataError(f"prime text must be a str, got {type(text).__name__}")
-        ids, hit = self._lookup(text)
-        if hit.all():
-            return ids
-        missing = self._missing(text, hit)
-        listed = _list_chars(missing)
-        if not hit.any():
-            raise DataError(f"no character of the prime text is in the vocabulary (missing: {listed})")
-        if policy == "error":
-            raise DataError(f"prime text has {len(missing)} characters not in the vocabulary: {listed}")
-        if self.unknown is None:
-            raise DataError(
-                f"prime text has {len(missing)} characters not in the vocabulary ({listed}) "
-                "and the vocabulary has no unknown symbol"
-            )
-        log.warning("prime characters not in the vocabulary map to %r: %s", self.unknown, listed)
-        ids[~hit] = self.char_to_index[self.unknown]
-        return ids
-
-    def decode(self, ids) -> str:
-        """The text of a sequence of indices."""
-        arr = np.asarray(ids)
-        if arr.size == 0:
-            return ""
-        if arr.dtype.kind not in "iu":
-            raise DataError(f"decode expects integer ids, got dtype {arr.dtype}")
-        arr = arr.ravel()
-        lo, hi = int(arr.min()), int(arr.max())
-        if lo < 0 or hi >= len(self):
-            bad = lo if lo < 0 else hi
-            raise DataError(f"id {bad} is out of range for a vocabulary of {len(self)} characters")
-        itc = self.index_to_char
-        return "".join([itc[i] for i in arr.tolist()])
+    return decode_bytes(text_io.read_bytes(path, max_bytes), path, encoding)
 
 
 # --------------------------------------------------------------------------- loader
@@ -483,7 +215,7 @@ class CharLoader:
         seq_length: int = 50,
         split_fractions: Sequence[float] = (0.95, 0.05, 0.0),
     ):
-        if not isinstance(vocab, CharVocab):
+        if not isinstance(vocab, Vocab) or not vocab.chars:
             raise DataError(f"vocab must be a CharVocab, got {type(vocab).__name__}")
         self.batch_size = batch_size = check_int(batch_size, "batch_size")
         self.seq_length = seq_length = check_int(seq_length, "seq_length")
@@ -503,21 +235,7 @@ class CharLoader:
         used = nbatches * per_batch
         if used != n:
             log.debug("cutting off the last %d characters so the batches divide evenly", n - used)
-        xdata = data[:used]
-        ydata = np.empty_like(xdata)
-        ydata[:-1] = xdata[1:]
-        ydata[-1] = xdata[0]
-
-        def batches(d: np.ndarray) -> np.ndarray:
-            # (B, nbatches * S) streams -> (nbatches, S, B), time-major
-            return np.ascontiguousarray(
-                d.reshape(batch_size, nbatches, seq_length).transpose(1, 2, 0)
-            )
-
-        self._x = batches(xdata)
-        self._y = batches(ydata)
-        self._x.flags.writeable = False
-        self._y.flags.writeable = False
+        self._x, self._y = char_streams(data, batch_size, seq_length)
         self.n_chars = n
         self.n_used = used
         self.nbatches = nbatches
@@ -620,81 +338,7 @@ class CharLoader:
         self._pointer = new
 
 
-# --------------------------------------------------------------------------- cache
-
-
-def user_cache_dir() -> Path:
-    """``$XDG_CACHE_HOME/theano_rnn`` (when set and absolute), else ``~/.cache/theano_rnn``."""
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".cache"
-    return base / "theano_rnn"
-
-
-def cache_path_for(path: str | os.PathLike, cache_dir: str | os.PathLike | None = None) -> Path:
-    """Where the cache of corpus ``path`` lives.
-
-    Next to the corpus it is ``<name>.theano_rnn-cache.npz``; in a cache
-    directory the name also carries a hash of the corpus's absolute path
-    (``<name>.<hash12>.theano_rnn-cache.npz``), because char-rnn data sets are
-    all called ``input.txt``.
-    """
-    path = Path(path)
-    if cache_dir is None:
-        return path.with_name(path.name + CACHE_SUFFIX)
-    tag = hashlib.sha256(os.fsencode(os.path.abspath(path))).hexdigest()[:12]
-    return Path(cache_dir) / f"{path.name}.{tag}{CACHE_SUFFIX}"
-
-
-def _dir_writable(directory: Path) -> bool:
-    """Whether to try writing into ``directory``.
-
-    Permission bits without any write bit count as read-only even for root
-    (the shared data folder is root-owned ``r-x``).
-    """
-    try:
-        st = directory.stat()
-    except OSError:
-        return False
-    if not stat.S_ISDIR(st.st_mode) or not os.access(directory, os.W_OK | os.X_OK):
-        return False
-    return bool(st.st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
-
-
-def _cache_key(sha256: str, min_freq: int, encoding: str) -> dict:
-    return {"format": CACHE_FORMAT, "sha256": sha256, "min_freq": int(min_freq), "encoding": encoding}
-
-
-def _read_cache(cache: Path, key: dict) -> tuple[CharVocab, np.ndarray] | None:
-    if not cache.is_file():
-        return None
-    try:
-        with np.load(cache, allow_pickle=False) as z:
-            found = json.loads(str(z["key"][()]))
-            if found != key:
-                log.info("cache %s is stale (corpus or options changed); rebuilding", cache)
-                return None
-            chars = [chr(c) for c in z["vocab_codepoints"].tolist()]
-            unk = int(z["unknown_index"][()])
-            ids = np.asarray(z["ids"], dtype=np.int32)
-        vocab = CharVocab(chars, unknown=None if unk < 0 else chars[unk])
-        if ids.ndim != 1 or ids.size == 0 or ids.min() < 0 or ids.max() >= len(vocab):
-            raise ValueError("ids out of range")
-    except (OSError, ValueError, KeyError, TypeError, IndexError, EOFError, zipfile.BadZipFile, DataError) as exc:
-        log.warning("ignoring unreadable cache %s (%s); rebuilding", cache, exc)
-        return None
-    log.info("loaded cached corpus %s", cache)
-    return vocab, ids
-
-
-def _write_cache(cache: Path, key: dict, vocab: CharVocab, ids: np.ndarray) -> None:
-    """Write the cache atomically (:func:`theano_rnn.runtime.files.atomic_savez`: temp, fsync, rename)."""
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    atomic_savez(cache, {
-        "key": np.array(json.dumps(key, sort_keys=True)),
-        "vocab_codepoints": np.array([ord(c) for c in vocab.index_to_char], dtype=np.int32),
-        "unknown_index": np.array(-1 if vocab.unknown is None else vocab.unknown_index, dtype=np.int32),
-        "ids": np.asarray(ids, dtype=np.int32),
-    }, mode=0o644)  # a cache is not secret
+# --------------------------------------------------------------------------- corpus files
 
 
 def _preprocess(data: bytes, path: Path, encoding: str, min_freq: int) -> tuple[CharVocab, np.ndarray]:
@@ -712,53 +356,34 @@ def load_corpus(
     encoding: str = "utf-8",
     cache_dir: str | os.PathLike | None = None,
     split_fractions: Sequence[float] = (0.95, 0.05, 0.0),
+    max_bytes: int | None = None,
 ) -> tuple[CharVocab, CharLoader]:
     """Read, encode (cached) and batch a character corpus: ``(vocab, loader)``.
 
     The ids and vocabulary are cached in an ``.npz`` file (no pickle), keyed
     by the sha256 of the file's bytes, ``min_freq``, the encoding and the cache
     format, so a changed file (or option) is re-read automatically.  The cache
-    goes into ``cache_dir`` when given, else next to the corpus
-    (``<name>.theano_rnn-cache.npz``); when that folder is not writable (e.g.
-    the read-only shared data) it falls back to :func:`user_cache_dir`, and
-    the log says where.  If no cache can be written the corpus is still
-    loaded, with a warning.  Writes are atomic (temp file + ``os.replace``).
+    goes into ``cache_dir`` when given, else the default cache directory
+    (``$THEANO_RNN_CACHE_DIR``, ``$XDG_CACHE_HOME/theano_rnn`` or
+    ``~/.cache/theano_rnn``; :mod:`theano_rnn.data.cache`), never beside the
+    corpus; the log says where.  If no cache can be written the corpus is
+    still loaded, with a warning.  Writes are atomic (temp file, fsync,
+    ``os.replace``).  Files are read by :func:`theano_rnn.data.text.read_bytes`
+    (regular files up to ``max_bytes``).
     """
     batch_size = check_int(batch_size, "batch_size")
     seq_length = check_int(seq_length, "seq_length")
     min_freq = check_int(min_freq, "min_freq")
-    encoding = _canonical_encoding(encoding)
+    encoding = text_io.canonical_encoding(encoding)
     _check_fractions(split_fractions)
     path = Path(path)
-    data = read_bytes(path)
-    key = _cache_key(hashlib.sha256(data).hexdigest(), min_freq, encoding)
-
-    if cache_dir is not None:
-        candidates = [cache_path_for(path, cache_dir), cache_path_for(path, user_cache_dir())]
-    else:
-        candidates = [cache_path_for(path), cache_path_for(path, user_cache_dir())]
-
-    loaded = None
-    for cache in candidates:
-        loaded = _read_cache(cache, key)
-        if loaded is not None:
-            break
+    data = text_io.read_bytes(path, max_bytes)
+    key = cache_key(hashlib.sha256(data).hexdigest(), min_freq, encoding)
+    cache = cache_path_for(path, cache_dir)
+    loaded = read_cache(cache, key)
     if loaded is None:
         vocab, ids = _preprocess(data, path, encoding, min_freq)
-        for cache in candidates:
-            folder = cache.parent
-            if folder.exists() and not _dir_writable(folder):
-                log.info("%s is not writable; trying the next cache location", folder)
-                continue
-            try:
-                _write_cache(cache, key, vocab, ids)
-            except OSError as exc:
-                log.info("cannot write cache %s (%s)", cache, exc.strerror or exc)
-                continue
-            log.info("cached preprocessed corpus %s in %s", path, cache)
-            break
-        else:
-            log.warning("could not write a cache for %s anywhere; it will be preprocessed again", path)
+        write_cache(cache, key, vocab, ids)
     else:
         vocab, ids = loaded
     loader = CharLoader(ids, vocab, batch_size, seq_length, split_fractions)
@@ -768,13 +393,11 @@ def load_corpus(
 # --------------------------------------------------------------------------- special corpora
 
 
-def read_poem_list(p: Path) -> list:
+def read_poem_list(p: Path, max_bytes: int | None = None) -> list:
     """The JSON list of poem records in the chinese-poetry file ``p`` (errors name the file)."""
-    raw = read_bytes(p)
+    text = text_io.read_text_file(p, "utf-8", max_bytes, name="UTF-8")
     try:
-        records = json.loads(raw.decode("utf-8-sig"))
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{p} is not valid UTF-8 at byte offset {exc.start}") from None
+        records = json.loads(text)
     except json.JSONDecodeError as exc:
         raise DataError(f"{p} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     if not isinstance(records, list):
@@ -782,7 +405,7 @@ def read_poem_list(p: Path) -> list:
     return records
 
 
-def read_poems_json(paths) -> str:
+def read_poems_json(paths, max_bytes: int | None = None) -> str:
     """chinese-poetry JSON files as one text.
 
     Each file is a JSON list of ``{"author", "paragraphs": [...], "title", ...}``.
@@ -800,7 +423,7 @@ def read_poems_json(paths) -> str:
     for p in paths:
         n_files += 1
         p = Path(p)
-        for i, rec in enumerate(read_poem_list(p)):
+        for i, rec in enumerate(read_poem_list(p, max_bytes)):
             paras = rec.get("paragraphs") if isinstance(rec, dict) else None
             if not isinstance(paras, list) or not all(isinstance(s, str) for s in paras):
                 raise DataError(f"{p}: poem {i} has no 'paragraphs' list of strings")

@@ -44,16 +44,11 @@ answer.  :func:`encode_cloze` drops sentences with no such position.
 
 Sequence classification
 -----------------------
-Labelled texts come from chinese-poetry JSON files (:func:`read_poem_records`,
-the author is the label, :func:`select_poets` keeps a few poets) or from a
-``label<TAB>text`` file (:func:`read_labelled_file`).  Texts are tokenized into
-characters (every non-whitespace character) or whitespace-separated words
-(:func:`tokenize_for_classes`); the vocabulary (:func:`build_vocab`) has
-``"<unk>"`` at index 0.  Over-long texts (:func:`limit_length`) are by
-default **truncated to their first** ``max_length`` **tokens, with one
-WARNING** giving how many were cut; ``on_long="error"`` refuses them instead.
-Labels are encoded by a :class:`LabelSet` (sorted), which rejects a label it
-does not know with a one-line :class:`DataError` listing the known ones.
+The labelled-sequence readers, :class:`LabelSet`, :func:`build_vocab`,
+:func:`limit_length` and :func:`stratified_split` live in
+:mod:`theano_rnn.data.labelled` and are re-exported here; the vocabulary is the
+one :class:`~theano_rnn.data.vocab.Vocab` and batches come from
+:mod:`theano_rnn.data.batching` (right padding).
 
 Every function that draws takes an explicit ``rng`` (a NumPy ``Generator`` or
 ``RandomState``, or an int seed); none touches NumPy's global generator.
@@ -64,16 +59,28 @@ one-line message.
 from __future__ import annotations
 
 import logging
-import numbers
 import re
-from collections import Counter, namedtuple
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from theano_rnn.data import words as data
-from theano_rnn.data.chars import check_int, read_bytes, read_poem_list
+from theano_rnn.data.batching import class_batch, cloze_batch
+from theano_rnn.data.checks import check_choice as _check_choice
+from theano_rnn.data.checks import check_int
+from theano_rnn.data.checks import check_rng as _check_rng
+from theano_rnn.data.checks import check_split_fractions as _check_fractions
+from theano_rnn.data.checks import randint as _randint
+from theano_rnn.data.checks import too_long as _too_long
+from theano_rnn.data.labelled import LabelSet, LabelledText, build_vocab, limit_length
+from theano_rnn.data.labelled import majority_baseline, parse_labelled_text, read_labelled_file
+from theano_rnn.data.labelled import read_poem_records, select_poets, stratified_split
+from theano_rnn.data.labelled import tokenize_for_classes
+from theano_rnn.data.text import PARAGRAPH_RE
+from theano_rnn.data.vocab import BLANK, UNK, Vocab
+from theano_rnn.data.vocab import as_id_array as _as_id_array
 from theano_rnn.errors import DataError
 
 __all__ = [
@@ -107,174 +114,17 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-BLANK = "<blank>"
-UNK = "<unk>"
 CLOZE_MARKER = "___"
 
-_PARAGRAPH_RE = re.compile(r"\n[ \t]*\n")
 _SPEAKER_PUNCT = frozenset(".!?;:")
 _ON_LONG_CLOZE = ("skip", "truncate", "error")
-_ON_LONG_CLASS = ("truncate", "error")
-_TOKEN_MODES = ("char", "word")
 
 
 # ------------------------------------------------------------------------ helpers
 
 
-def _check_choice(value, name: str, choices: Sequence[str]) -> str:
-    if value not in choices:
-        raise DataError(f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
-    return value
-
-
-def _check_rng(rng):
-    if isinstance(rng, (np.random.Generator, np.random.RandomState)):
-        return rng
-    if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
-        return np.random.default_rng(int(rng))
-    raise DataError(
-        "rng must be a numpy Generator or RandomState, or an integer seed, "
-        f"got {type(rng).__name__}"
-    )
-
-
-def _randint(rng, high: int) -> int:
-    if isinstance(rng, np.random.Generator):
-        return int(rng.integers(high))
-    return int(rng.randint(high))
-
-
-def _check_fractions(fractions) -> tuple[float, float, float]:
-    try:
-        fr = tuple(float(f) for f in fractions)
-    except (TypeError, ValueError):
-        raise DataError(f"fractions must be 3 numbers (train, valid, test), got {fractions!r}") from None
-    if len(fr) != 3:
-        raise DataError(f"fractions must be 3 numbers (train, valid, test), got {fractions!r}")
-    if not all(0.0 <= f <= 1.0 for f in fr):
-        raise DataError(f"fractions must each be between 0 and 1, got {fr}")
-    if fr[0] <= 0.0:
-        raise DataError(f"the train fraction must be > 0, got {fr}")
-    if abs(sum(fr) - 1.0) > 1e-6:
-        raise DataError(f"fractions {fr} must add up to 1")
-    return fr
-
-
-def _preview(tokens, n: int = 6) -> str:
-    words = " ".join(str(t) for t in list(tokens)[:n])
-    return words + (" ..." if len(tokens) > n else "")
-
-
 def _short(text: str, n: int = 60) -> str:
     return repr(text if len(text) <= n else text[: n - 3] + "...")
-
-
-def _as_id_array(ids, what: str) -> np.ndarray:
-    arr = np.asarray(ids)
-    if arr.ndim != 1:
-        raise DataError(f"{what} must be a 1-D sequence of token ids, got shape {arr.shape}")
-    if arr.size and arr.dtype.kind not in "iu":
-        raise DataError(f"{what} must hold integer token ids, got dtype {arr.dtype}")
-    return arr.astype(np.int64, copy=False)
-
-
-# -------------------------------------------------------------------------- vocab
-
-
-def _check_tokens(tokens, what: str) -> list[str]:
-    tokens = list(tokens)
-    for t in tokens:
-        if not isinstance(t, str) or not t:
-            raise DataError(f"{what} entries must be non-empty strings, got {t!r}")
-        if "\x00" in t:
-            raise DataError(f"{what} entries must not contain NUL characters, got {t!r}")
-    seen: set[str] = set()
-    dups = [t for t in tokens if t in seen or seen.add(t)]
-    if dups:
-        raise DataError(f"{what} has duplicate entries: {', '.join(map(repr, dups[:5]))}")
-    return tokens
-
-
-class Vocab:
-    """A token vocabulary: ``index_to_token`` (list) and ``token_to_index`` (dict).
-
-    ``unknown`` (default ``"<unk>"``) must be one of the tokens; :meth:`encode`
-    maps every other out-of-vocabulary token to it.  :meth:`to_array` /
-    :meth:`from_array` give a NumPy unicode array for checkpoints (readable
-    with ``allow_pickle=False``).
-    """
-
-    def __init__(self, tokens: Iterable[str], unknown: str = UNK):
-        self.index_to_token = _check_tokens(tokens, "vocabulary")
-        if unknown not in self.index_to_token:
-            raise DataError(f"the unknown token {unknown!r} is not in the vocabulary")
-        self.token_to_index = {t: i for i, t in enumerate(self.index_to_token)}
-        self.unknown = unknown
-        self._alpha = None
-
-    @property
-    def unk_index(self) -> int:
-        return self.token_to_index[self.unknown]
-
-    @property
-    def blank_index(self) -> int | None:
-        """Index of ``"<blank>"`` (0 in a cloze vocabulary), ``None`` if absent."""
-        return self.token_to_index.get(BLANK)
-
-    def __len__(self) -> int:
-        return len(self.index_to_token)
-
-    def __contains__(self, token: object) -> bool:
-        return token in self.token_to_index
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Vocab):
-            return NotImplemented
-        return self.index_to_token == other.index_to_token and self.unknown == other.unknown
-
-    def __repr__(self) -> str:
-        return f"Vocab({len(self)} tokens: {_preview(self.index_to_token)})"
-
-    def encode(self, tokens: Sequence[str]) -> np.ndarray:
-        """Token ids (``np.int32``); unknown tokens become :attr:`unk_index`."""
-        if isinstance(tokens, str):
-            raise DataError("Vocab.encode expects a list of tokens, got a str (tokenize it first)")
-        unk = self.unk_index
-        get = self.token_to_index.get
-        tokens = list(tokens)
-        return np.fromiter((get(t, unk) for t in tokens), dtype=np.int32, count=len(tokens))
-
-    def decode(self, ids) -> list[str]:
-        arr = _as_id_array(ids, "decode input")
-        if arr.size and (arr.min() < 0 or arr.max() >= len(self)):
-            bad = arr[(arr < 0) | (arr >= len(self))][0]
-            raise DataError(f"token id {bad} is out of range for a vocabulary of {len(self)}")
-        return [self.index_to_token[i] for i in arr.tolist()]
-
-    def unknown_tokens(self, tokens: Iterable[str]) -> list[str]:
-        """The distinct tokens of ``tokens`` not in the vocabulary, in first-seen order."""
-        return list(dict.fromkeys(t for t in tokens if t not in self.token_to_index))
-
-    def alphabetic_mask(self) -> np.ndarray:
-        """Boolean array: token ``i`` has an alphabetic character (``str.isalpha``)."""
-        if self._alpha is None:
-            self._alpha = np.array(
-                [any(ch.isalpha() for ch in t) for t in self.index_to_token], dtype=bool
-            )
-        return self._alpha
-
-    def to_array(self) -> np.ndarray:
-        return np.array(self.index_to_token, dtype=np.str_)
-
-    @classmethod
-    def from_array(cls, array, unknown: str = UNK) -> Vocab:
-        arr = np.asarray(array)
-        if arr.ndim != 1 or arr.dtype.kind != "U":
-            raise DataError(
-                f"a vocabulary array must be a 1-D unicode array, got dtype {arr.dtype} "
-                f"shape {arr.shape}"
-            )
-        return cls(arr.tolist(), unknown=unknown)
 
 
 # ---------------------------------------------------------------------- cloze data
@@ -300,23 +150,16 @@ def _paragraph_text(paragraph: str, drop_speaker: bool) -> str:
     return " ".join(lines)
 
 
-def _cloze_paragraphs(path, column: str) -> list[str]:
-    documents = data.read_corpus(path, column=column)
+def _cloze_paragraphs(path, column: str, max_bytes: int | None = None) -> list[str]:
+    documents = data.read_corpus(path, column=column, max_bytes=max_bytes)
     plain = Path(path).suffix.lower() != ".csv"
     paragraphs = []
     for doc in documents:
-        for par in _PARAGRAPH_RE.split(doc.replace("\r\n", "\n").replace("\r", "\n")):
+        for par in PARAGRAPH_RE.split(doc.replace("\r\n", "\n").replace("\r", "\n")):
             text = _paragraph_text(par, drop_speaker=plain)
             if text:
                 paragraphs.append(text)
     return paragraphs
-
-
-def _too_long(what: str, index: int, tokens, max_length: int, hint: str) -> DataError:
-    return DataError(
-        f"{what} {index} has {len(tokens)} tokens, more than max_length={max_length} "
-        f"({_preview(tokens)}){hint}"
-    )
 
 
 def load_cloze_sentences(
@@ -329,6 +172,7 @@ def load_cloze_sentences(
     min_length: int = 4,
     max_length: int = 40,
     on_long: str = "skip",
+    max_bytes: int | None = None,
 ) -> list[list[str]]:
     """The tokenized sentences of a corpus file for the cloze task.
 
@@ -345,7 +189,7 @@ def load_cloze_sentences(
     if min_length > max_length:
         raise DataError(f"min_length ({min_length}) is larger than max_length ({max_length})")
     _check_choice(on_long, "on_long", _ON_LONG_CLOZE)
-    paragraphs = _cloze_paragraphs(path, column)
+    paragraphs = _cloze_paragraphs(path, column, max_bytes)
     if not paragraphs:
         raise DataError(f"{path} contains no text")
     if sentence_tokenizer is None:
@@ -490,47 +334,6 @@ def random_blanks(encoded_sentences, vocab: Vocab, rng) -> np.ndarray:
     return _draw_blanks(encoded_sentences, vocab, rng)
 
 
-def _pad(seqs, pad_value: int) -> tuple[np.ndarray, np.ndarray]:
-    lengths = [len(s) for s in seqs]
-    if not seqs:
-        raise DataError("a batch needs at least one sequence")
-    if min(lengths) == 0:
-        raise DataError(f"sequence {lengths.index(0)} of the batch is empty")
-    T, B = max(lengths), len(seqs)
-    X = np.full((T, B), pad_value, dtype=np.int32)
-    M = np.zeros((T, B), dtype=np.float64)
-    for b, s in enumerate(seqs):
-        X[: lengths[b], b] = s
-        M[: lengths[b], b] = 1.0
-    return X, M
-
-
-def cloze_batch(encoded_sentences, positions, blank_index: int = 0):
-    """A right-padded, time-major cloze batch.
-
-    Returns ``(X, M, pos, y)``: ``X`` ``(T, B)`` int32 with ``blank_index`` at
-    each sentence's blank position (and as padding, masked), ``M`` ``(T, B)``
-    float64 0/1, ``pos`` ``(B,)`` int32 and ``y`` ``(B,)`` int32, the original
-    token at each blank.
-    """
-    seqs = [_as_id_array(s, f"sentence {i}") for i, s in enumerate(encoded_sentences)]
-    pos = np.asarray(positions)
-    if pos.ndim != 1 or len(pos) != len(seqs) or (pos.size and pos.dtype.kind not in "iu"):
-        raise DataError(
-            f"positions must be {len(seqs)} integers (one per sentence), got shape {pos.shape}"
-        )
-    X, M = _pad(seqs, blank_index)
-    y = np.empty(len(seqs), dtype=np.int32)
-    for b, (s, p) in enumerate(zip(seqs, pos.tolist())):
-        if not 0 <= p < len(s):
-            raise DataError(f"blank position {p} is outside sentence {b} of {len(s)} tokens")
-        if s[p] == blank_index:
-            raise DataError(f"sentence {b} already has the blank token at position {p}")
-        y[b] = s[p]
-        X[p, b] = blank_index
-    return X, M, pos.astype(np.int32), y
-
-
 _PLACEHOLDER = "zqxclozeblankzqx"
 
 
@@ -608,319 +411,3 @@ def parse_cloze(
     ids = vocab.encode(tokens)
     ids[position] = vocab.blank_index
     return ids, position
-
-
-# ------------------------------------------------------------- classification data
-
-
-def read_poem_records(paths) -> list[tuple[str, str]]:
-    """``(author, text)`` for every poem of chinese-poetry JSON files.
-
-    The text is the poem's paragraphs, each stripped, joined with no
-    separator; poems with no text are skipped.  Errors name the file and the
-    reason (as :func:`theano_rnn.data.chars.read_poems_json`).
-    """
-    if isinstance(paths, (str, bytes)) or hasattr(paths, "__fspath__"):
-        paths = [paths]
-    records: list[tuple[str, str]] = []
-    n_files = 0
-    for p in paths:
-        n_files += 1
-        p = Path(p)
-        for i, rec in enumerate(read_poem_list(p)):
-            if not isinstance(rec, dict):
-                raise DataError(f"{p}: poem {i} is not a JSON object")
-            paras = rec.get("paragraphs")
-            if not isinstance(paras, list) or not all(isinstance(s, str) for s in paras):
-                raise DataError(f"{p}: poem {i} has no 'paragraphs' list of strings")
-            author = rec.get("author")
-            if not isinstance(author, str) or not author.strip():
-                raise DataError(f"{p}: poem {i} has no 'author' string")
-            text = "".join(s.strip() for s in paras).strip()
-            if text:
-                records.append((author.strip(), text))
-            else:
-                logger.debug("%s: poem %d has no text; skipped", p, i)
-    if n_files == 0:
-        raise DataError("read_poem_records needs at least one path")
-    if not records:
-        raise DataError("no poems found in the JSON files")
-    return records
-
-
-def select_poets(records, top_k: int = 5, authors=None, exclude=("不詳",)):
-    """The records of a few poets: ``authors`` if given, else the ``top_k`` most prolific.
-
-    Authors in ``exclude`` ("unknown author") are never chosen automatically.
-    The ranking is by poem count, descending, ties by name.  Records keep their
-    order.
-    """
-    counts = Counter(a for a, _ in records)
-    if authors is not None:
-        if isinstance(authors, str):
-            authors = [authors]
-        authors = list(dict.fromkeys(authors))
-        if not authors:
-            raise DataError("authors is empty: name at least one poet")
-        for a in authors:
-            if counts.get(a, 0) == 0:
-                top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
-                raise DataError(
-                    f"no poems by {a!r}; the most prolific authors are: "
-                    + ", ".join(f"{name} ({n})" for name, n in top)
-                )
-        chosen = set(authors)
-    else:
-        k = check_int(top_k, "top_k", 2)
-        ranked = sorted(
-            ((a, n) for a, n in counts.items() if a not in set(exclude or ())),
-            key=lambda kv: (-kv[1], kv[0]),
-        )
-        if len(ranked) < k:
-            raise DataError(f"top_k={k} but only {len(ranked)} authors are available")
-        chosen = {a for a, _ in ranked[:k]}
-        logger.info("Poets: %s", ", ".join(f"{a} ({n})" for a, n in ranked[:k]))
-    return [r for r in records if r[0] in chosen]
-
-
-LabelledText = namedtuple("LabelledText", "label text line")
-LabelledText.__doc__ = "One line of a labelled file: label (None if unlabelled), text, 1-based line number."
-
-
-def _decode_text(path) -> str:
-    p = Path(path)
-    raw = read_bytes(p)
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise DataError(f"{p} line {line} is not valid UTF-8 (byte offset {exc.start})") from None
-
-
-def read_labelled_file(path, require_labels: bool = True) -> list[LabelledText]:
-    """The lines of a UTF-8 ``label<TAB>text`` file as :class:`LabelledText` records.
-
-    Blank lines are skipped; the label and the text are stripped.  With
-    ``require_labels=False`` a line without a tab is unlabelled text (label
-    ``None``).  Errors give the file and the line number.
-    """
-    return parse_labelled_text(_decode_text(path), path, require_labels)
-
-
-def parse_labelled_text(text: str, source, require_labels: bool = True) -> list[LabelledText]:
-    """:func:`read_labelled_file` for text already read (stdin); errors name ``source``."""
-    out = []
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    for n, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        if "\t" in line:
-            label, body = (x.strip() for x in line.split("\t", 1))
-            if not label:
-                raise DataError(f"{source} line {n}: empty label before the tab")
-            if not body:
-                raise DataError(f"{source} line {n}: label {label!r} has no text after the tab")
-        elif require_labels:
-            raise DataError(f"{source} line {n}: no tab; expected 'label<TAB>text'")
-        else:
-            label, body = None, line.strip()
-        out.append(LabelledText(label, body, n))
-    if not out:
-        raise DataError(f"{source} has no text lines")
-    return out
-
-
-class LabelSet:
-    """The class labels, sorted; label ``i`` is class ``i``."""
-
-    def __init__(self, labels: Iterable[str]):
-        labels = list(labels)
-        for lab in labels:
-            if not isinstance(lab, str) or not lab or "\x00" in lab:
-                raise DataError(f"labels must be non-empty strings, got {lab!r}")
-        self.labels = sorted(set(labels))
-        if not self.labels:
-            raise DataError("a label set needs at least one label")
-        self.label_to_index = {lab: i for i, lab in enumerate(self.labels)}
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def __contains__(self, label: object) -> bool:
-        return label in self.label_to_index
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, LabelSet):
-            return NotImplemented
-        return self.labels == other.labels
-
-    def __repr__(self) -> str:
-        return f"LabelSet({', '.join(self.labels)})"
-
-    def encode(self, labels: Iterable[str | None], where="") -> np.ndarray:
-        """Class ids (``np.int32``).
-
-        ``where`` locates the labels in error messages: one string for all
-        (``"in test.tsv"``) or one per label (``"line 7"``).  An unknown label
-        raises ``DataError("unknown label 'x' (line 7); the model knows: a, b, c")``.
-        """
-        labels = list(labels)
-        if isinstance(where, str):
-            wheres = [where] * len(labels)
-        else:
-            wheres = [str(w) for w in where]
-            if len(wheres) != len(labels):
-                raise DataError(f"where has {len(wheres)} entries for {len(labels)} labels")
-        out = np.empty(len(labels), dtype=np.int32)
-        for i, (lab, w) in enumerate(zip(labels, wheres)):
-            loc = f" ({w})" if w else ""
-            if lab is None:
-                raise DataError(f"missing label{loc}; the model knows: {', '.join(self.labels)}")
-            idx = self.label_to_index.get(lab)
-            if idx is None:
-                raise DataError(
-                    f"unknown label {lab!r}{loc}; the model knows: {', '.join(self.labels)}"
-                )
-            out[i] = idx
-        return out
-
-    def decode(self, ids) -> list[str]:
-        arr = _as_id_array(ids, "class ids")
-        if arr.size and (arr.min() < 0 or arr.max() >= len(self)):
-            bad = arr[(arr < 0) | (arr >= len(self))][0]
-            raise DataError(f"class id {bad} is out of range for {len(self)} labels")
-        return [self.labels[i] for i in arr.tolist()]
-
-    def to_array(self) -> np.ndarray:
-        return np.array(self.labels, dtype=np.str_)
-
-    @classmethod
-    def from_array(cls, array) -> LabelSet:
-        arr = np.asarray(array)
-        if arr.ndim != 1 or arr.dtype.kind != "U":
-            raise DataError(
-                f"a label array must be a 1-D unicode array, got dtype {arr.dtype} shape {arr.shape}"
-            )
-        return cls(arr.tolist())
-
-
-def tokenize_for_classes(text: str, tokens: str = "char") -> list[str]:
-    """``"char"``: every non-whitespace character; ``"word"``: ``text.split()``."""
-    _check_choice(tokens, "tokens", _TOKEN_MODES)
-    if not isinstance(text, str):
-        raise DataError(f"text must be a str, got {type(text).__name__}")
-    if tokens == "char":
-        return [ch for ch in text if not ch.isspace()]
-    return text.split()
-
-
-def build_vocab(token_lists, min_freq: int = 1, max_size: int | None = None) -> Vocab:
-    """``"<unk>"`` (index 0) + tokens seen at least ``min_freq`` times.
-
-    Count descending, ties in first-occurrence order; ``max_size`` (which
-    counts ``<unk>``) keeps the most frequent.
-    """
-    min_freq = check_int(min_freq, "min_freq", 1)
-    if max_size is not None:
-        max_size = check_int(max_size, "max_size", 2)
-    counts = Counter(t for toks in token_lists for t in toks if t != UNK)
-    words = [w for w, c in counts.most_common() if c >= min_freq]
-    if max_size is not None:
-        words = words[: max_size - 1]
-    if not words:
-        raise DataError(
-            f"empty vocabulary: no token occurs {min_freq} time(s) or more "
-            f"({len(counts)} distinct tokens)"
-        )
-    return Vocab([UNK] + words, unknown=UNK)
-
-
-def limit_length(seqs, max_length: int, on_long: str = "truncate"):
-    """Apply the length limit to token sequences (lists or arrays).
-
-    ``"truncate"`` (the default) keeps the **first** ``max_length`` tokens of
-    a longer sequence and logs one WARNING with how many were cut;
-    ``"error"`` raises :class:`DataError` naming the first offender.
-    Returns a new list (sequences within the limit are the same objects).
-    """
-    max_length = check_int(max_length, "max_length", 1)
-    _check_choice(on_long, "on_long", _ON_LONG_CLASS)
-    out, cut = [], 0
-    for i, s in enumerate(seqs):
-        if len(s) > max_length:
-            if on_long == "error":
-                raise _too_long("sequence", i, s, max_length, "; on_long='truncate' keeps the start")
-            s = s[:max_length]
-            cut += 1
-        out.append(s)
-    if cut:
-        logger.warning(
-            "%d of %d sequences were longer than max_length=%d and were truncated to their "
-            "first %d tokens", cut, len(out), max_length, max_length,
-        )
-    return out
-
-
-def stratified_split(labels, fractions=(0.8, 0.1, 0.1), *, rng) -> tuple[np.ndarray, ...]:
-    """``(train, valid, test)`` index arrays with each class split by ``fractions``.
-
-    Each class's items are shuffled; valid and test get ``round(n_c *
-    fraction)`` of them, train the rest, at least 1, so every class is in
-    train.  Raises :class:`DataError` when a split with a positive fraction
-    comes out empty (too few items).  Each array is sorted.
-    """
-    fr = _check_fractions(fractions)
-    rng = _check_rng(rng)
-    labels = list(labels)
-    if not labels:
-        raise DataError("stratified_split needs at least one label")
-    by_class: dict = {}
-    for i, lab in enumerate(labels):
-        by_class.setdefault(lab, []).append(i)
-    parts: list[list[int]] = [[], [], []]
-    for lab in sorted(by_class, key=str):
-        idx = np.asarray(by_class[lab])[rng.permutation(len(by_class[lab]))]
-        n = len(idx)
-        nv, nt = (int(n * f + 0.5) for f in fr[1:])
-        while nv + nt > n - 1:
-            if nv >= nt:
-                nv -= 1
-            else:
-                nt -= 1
-        parts[0].extend(idx[: n - nv - nt].tolist())
-        parts[1].extend(idx[n - nv - nt : n - nt].tolist())
-        parts[2].extend(idx[n - nt :].tolist())
-    for name, f, part in zip(("valid", "test"), fr[1:], parts[1:]):
-        if f > 0 and not part:
-            raise DataError(
-                f"the {name} split is empty: {len(labels)} items in {len(by_class)} classes "
-                f"are too few for fractions {fr}"
-            )
-    return tuple(np.sort(np.asarray(p, dtype=np.int64)) for p in parts)
-
-
-def class_batch(encoded_seqs, label_ids):
-    """A right-padded, time-major classification batch ``(X, M, y)``.
-
-    ``X`` ``(T, B)`` int32 (padding 0, masked), ``M`` ``(T, B)`` float64 0/1,
-    ``y`` ``(B,)`` int32.  Every sequence needs at least one token.
-    """
-    seqs = [_as_id_array(s, f"sequence {i}") for i, s in enumerate(encoded_seqs)]
-    y = np.asarray(label_ids)
-    if y.ndim != 1 or len(y) != len(seqs) or (y.size and y.dtype.kind not in "iu"):
-        raise DataError(
-            f"label_ids must be {len(seqs)} integers (one per sequence), got shape {y.shape}"
-        )
-    X, M = _pad(seqs, 0)
-    return X, M, y.astype(np.int32)
-
-
-def majority_baseline(train_labels, test_labels) -> float:
-    """Test accuracy of always predicting the most frequent training label (ties: the smallest)."""
-    train, test = list(train_labels), list(test_labels)
-    if not train or not test:
-        raise DataError("majority_baseline needs non-empty train and test labels")
-    counts = Counter(train)
-    best = max(counts.values())
-    majority = min(lab for lab, c in counts.items() if c == best)
-    return sum(lab == majority for lab in test) / len(test)

@@ -36,15 +36,11 @@ comment, so no sentence ever spans two paragraphs.
 
 from __future__ import annotations
 
-import csv
 import functools
-import io
-import itertools
 import logging
-import operator
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +48,11 @@ from pathlib import Path
 import nltk
 import numpy as np
 from nltk.tokenize.punkt import PunktSentenceTokenizer, PunktTrainer
+from theano_rnn.data.text import read_corpus, read_csv_comments, read_text
+from theano_rnn.data.vocab import Vocab
+from theano_rnn.data.wordvocab import MASK_TOKEN, UNKNOWN_TOKEN, build_vocabulary_part2
+from theano_rnn.data.wordvocab import build_vocabulary_part4, count_words, encode
+from theano_rnn.data.wordvocab import check_vocabulary_size as _check_vocabulary_size
 from theano_rnn.errors import DataError
 
 __all__ = [
@@ -85,88 +86,10 @@ logger = logging.getLogger(__name__)
 
 SENTENCE_START = "SENTENCE_START"
 SENTENCE_END = "SENTENCE_END"
-UNKNOWN_TOKEN = "UNKNOWN_TOKEN"
-MASK_TOKEN = "<MASK/>"
 
 _PUNKT_TAB = "tokenizers/punkt_tab/{}/"
 _PUNKT_PICKLE = "tokenizers/punkt/{}.pickle"
 _LANGUAGE_RE = re.compile(r"[A-Za-z0-9_-]+")
-_PARAGRAPH_RE = re.compile(r"\n[ \t]*\n")
-
-
-# --------------------------------------------------------------------------- reading
-
-
-def _read_decoded(path, encoding: str) -> str:
-    p = Path(path)
-    try:
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise DataError(f"file not found: {p}") from None
-    except IsADirectoryError:
-        raise DataError(f"expected a file, got a directory: {p}") from None
-    except OSError as exc:
-        raise DataError(f"cannot read {p}: {exc.strerror or exc}") from None
-    try:
-        text = raw.decode(encoding)
-    except UnicodeDecodeError as exc:
-        bad = raw[exc.start : exc.start + 1].hex()
-        raise DataError(
-            f"{p} is not valid {encoding}: byte 0x{bad} at byte offset {exc.start} ({exc.reason})"
-        ) from None
-    except LookupError:
-        raise DataError(f"unknown text encoding {encoding!r} for {p}") from None
-    return text[1:] if text.startswith("\ufeff") else text  # drop a byte-order mark
-
-
-def read_text(path, encoding: str = "utf-8") -> str:
-    """The whole file as text, strictly decoded, newlines normalized to ``\\n``."""
-    return _read_decoded(path, encoding).replace("\r\n", "\n").replace("\r", "\n")
-
-
-def read_csv_comments(path, column: str = "body", encoding: str = "utf-8") -> list[str]:
-    """The ``column`` field of every record of a CSV file with a header row.
-
-    Parsed like the tutorials (``csv.reader(f, skipinitialspace=True)``, header
-    skipped), so a final record cut off inside its quotes is returned as Python's
-    csv module yields it.  Empty lines are skipped.  The tutorials took ``x[0]``;
-    here the column is found by name in the header.
-    """
-    text = _read_decoded(path, encoding)
-    reader = csv.reader(io.StringIO(text, newline=""), skipinitialspace=True)
-    try:
-        header = next(reader, None)
-        if header is None:
-            raise DataError(f"{path} is empty: a CSV header row with {column!r} is required")
-        if column not in header:
-            raise DataError(f"{path} has no {column!r} column; columns found: {header}")
-        index = header.index(column)
-        comments = []
-        for row in reader:
-            if not row:
-                continue
-            if len(row) <= index:
-                raise DataError(
-                    f"{path}: record ending on line {reader.line_num} has {len(row)} field(s), "
-                    f"no {column!r} column"
-                )
-            comments.append(row[index])
-    except csv.Error as exc:
-        raise DataError(f"{path}: CSV error near line {reader.line_num}: {exc}") from None
-    return comments
-
-
-def read_corpus(path, column: str = "body", encoding: str = "utf-8") -> list[str]:
-    """The documents of a corpus file.
-
-    ``*.csv``: one document per record (:func:`read_csv_comments`).  Anything
-    else: plain text split into paragraphs on blank lines, each paragraph
-    stripped, empty ones dropped.
-    """
-    if Path(path).suffix.lower() == ".csv":
-        return read_csv_comments(path, column=column, encoding=encoding)
-    paragraphs = _PARAGRAPH_RE.split(read_text(path, encoding=encoding))
-    return [p.strip() for p in paragraphs if p.strip()]
 
 
 # ------------------------------------------------------------ sentence tokenization
@@ -343,87 +266,6 @@ def tokenize_sentences(
     ]
 
 
-# ----------------------------------------------------------------------- vocabulary
-
-
-def count_words(tokenized_sentences: Iterable[Sequence[str]]) -> nltk.FreqDist:
-    """``nltk.FreqDist(itertools.chain(*tokenized_sentences))``."""
-    return nltk.FreqDist(itertools.chain.from_iterable(tokenized_sentences))
-
-
-def _check_vocabulary_size(vocabulary_size) -> int:
-    if isinstance(vocabulary_size, bool) or not isinstance(vocabulary_size, (int, np.integer)):
-        raise DataError(f"vocabulary_size must be an integer >= 3, got {vocabulary_size!r}")
-    if vocabulary_size < 3:
-        raise DataError(f"vocabulary_size must be >= 3, got {vocabulary_size}")
-    return int(vocabulary_size)
-
-
-def _freq(words) -> Mapping[str, int]:
-    return words if isinstance(words, Mapping) else count_words(words)
-
-
-def _index(index_to_word: list[str]) -> dict[str, int]:
-    return {w: i for i, w in enumerate(index_to_word)}
-
-
-def build_vocabulary_part2(words, vocabulary_size: int = 8000) -> tuple[list[str], dict[str, int]]:
-    """Part 2: the ``vocabulary_size - 1`` most common words, then ``UNKNOWN_TOKEN``.
-
-    ``words`` is a word-count mapping (``FreqDist``/``Counter``) or the tokenized
-    sentences.  Order is ``FreqDist.most_common`` (count descending, ties in
-    first-seen order on Python 3; arbitrary on the tutorial's Python 2).  With
-    fewer distinct words the vocabulary is shorter, as in the tutorial.
-    """
-    size = _check_vocabulary_size(vocabulary_size)
-    freq = _freq(words)
-    if not isinstance(freq, nltk.FreqDist):
-        freq = nltk.FreqDist(freq)
-    index_to_word = [w for w, _ in freq.most_common(size - 1)]
-    index_to_word.append(UNKNOWN_TOKEN)
-    return index_to_word, _index(index_to_word)
-
-
-def build_vocabulary_part4(words, vocabulary_size: int = 2000) -> tuple[list[str], dict[str, int]]:
-    """Part 4: ``["<MASK/>", "UNKNOWN_TOKEN"]`` + the top ``vocabulary_size - 2`` words.
-
-    Reproduces ``utils.load_data``::
-
-        vocab = sorted(freq.items(), key=lambda x: (x[1], x[0]), reverse=True)[:C - 2]
-        sorted_vocab = sorted(vocab, key=operator.itemgetter(1))
-
-    so the kept words are the most frequent (ties at the cut-off: the larger
-    string wins), listed in *ascending* count, and words of equal count stay in
-    *descending* string order (the second sort is stable).
-    """
-    size = _check_vocabulary_size(vocabulary_size)
-    freq = _freq(words)
-    vocab = sorted(freq.items(), key=lambda x: (x[1], x[0]), reverse=True)[: size - 2]
-    sorted_vocab = sorted(vocab, key=operator.itemgetter(1))
-    index_to_word = [MASK_TOKEN, UNKNOWN_TOKEN] + [w for w, _ in sorted_vocab]
-    return index_to_word, _index(index_to_word)
-
-
-def encode(
-    tokenized_sentences: Iterable[Sequence[str]],
-    word_to_index: Mapping[str, int],
-    unknown_token: str = UNKNOWN_TOKEN,
-) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Map words to ids (unknown words to ``unknown_token``); ``x = ids[:-1]``, ``y = ids[1:]``.
-
-    Returns two lists of 1-D ``np.int32`` arrays, one pair per sentence.
-    """
-    unknown = word_to_index[unknown_token]
-    X, Y = [], []
-    for sent in tokenized_sentences:
-        ids = np.fromiter(
-            (word_to_index.get(w, unknown) for w in sent), dtype=np.int32, count=len(sent)
-        )
-        X.append(ids[:-1])
-        Y.append(ids[1:])
-    return X, Y
-
-
 # --------------------------------------------------------------------- the pipelines
 
 
@@ -454,6 +296,11 @@ class Corpus:
 
     def decode(self, ids: Iterable[int]) -> list[str]:
         return [self.index_to_word[int(i)] for i in ids]
+
+    @property
+    def vocab(self) -> Vocab:
+        """The word list as a :class:`~theano_rnn.data.vocab.Vocab` (unknown ``UNKNOWN_TOKEN``)."""
+        return Vocab(self.index_to_word, unknown=UNKNOWN_TOKEN)
 
 
 def _sentence_tokenizer(documents, sentence_tokenizer, language, nltk_data):
@@ -566,10 +413,11 @@ def load_part2(
     sentence_tokenizer: SentenceSplitter | None = None,
     language: str = "english",
     nltk_data=None,
+    max_bytes: int | None = None,
 ) -> Corpus:
     """Read ``path`` (:func:`read_corpus`) and run the part-2 pipeline."""
     _check_vocabulary_size(vocabulary_size)
-    documents = read_corpus(path, column=column, encoding=encoding)
+    documents = read_corpus(path, column=column, encoding=encoding, max_bytes=max_bytes)
     return prepare_part2(
         documents, vocabulary_size, sentence_tokenizer=sentence_tokenizer,
         language=language, nltk_data=nltk_data, source=str(path),
@@ -586,10 +434,11 @@ def load_part4(
     sentence_tokenizer: SentenceSplitter | None = None,
     language: str = "english",
     nltk_data=None,
+    max_bytes: int | None = None,
 ) -> Corpus:
     """Read ``path`` (:func:`read_corpus`) and run the part-4 pipeline."""
     _check_vocabulary_size(vocabulary_size)
-    documents = read_corpus(path, column=column, encoding=encoding)
+    documents = read_corpus(path, column=column, encoding=encoding, max_bytes=max_bytes)
     return prepare_part4(
         documents, vocabulary_size, min_sent_characters, sentence_tokenizer=sentence_tokenizer,
         language=language, nltk_data=nltk_data, source=str(path),

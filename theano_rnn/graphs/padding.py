@@ -15,18 +15,12 @@ from __future__ import annotations
 import numpy as np
 import pytensor
 
+from theano_rnn.data.batching import bucket_length, pad_pairs
+
 __all__ = ["LOSS_CHUNK_ELEMENTS", "bucket_length", "pad_batch", "sentence_batches", "unique_columns"]
 
 #: logits elements per chunk when ``calculate_total_loss`` batches sentences
 LOSS_CHUNK_ELEMENTS = 1 << 22
-
-
-def bucket_length(n, multiple):
-    """``n`` rounded up to a multiple of ``multiple`` (at least ``multiple``)."""
-    multiple = int(multiple)
-    if multiple < 1:
-        raise ValueError(f"bucket multiple must be a positive integer, got {multiple}")
-    return max(1, -(-int(n) // multiple)) * multiple
 
 
 def pad_batch(X, Y, length=None, multiple=None, dtype=None):
@@ -42,48 +36,8 @@ def pad_batch(X, Y, length=None, multiple=None, dtype=None):
     ``(T, B)`` mask, 1 on the tokens, 0 on the padding; sentence ``b`` fills
     rows ``T - len(X[b]) .. T - 1`` of column ``b`` (right-aligned).
     """
-    X, Y = list(X), list(Y)
-    if len(X) != len(Y):
-        raise ValueError(f"pad_batch: {len(X)} input sequences but {len(Y)} target sequences")
-    if not X:
-        raise ValueError("pad_batch: empty batch (no sentences)")
-    xs, ys = [], []
-    for i, (a, b) in enumerate(zip(X, Y)):
-        a = np.asarray(a)
-        b = np.asarray(b)
-        if a.ndim != 1 or b.ndim != 1:
-            raise ValueError(f"pad_batch: sentence {i} is not a 1-d index sequence")
-        if len(a) != len(b):
-            raise ValueError(
-                f"pad_batch: sentence {i} has {len(a)} inputs but {len(b)} targets"
-            )
-        if len(a) == 0:
-            raise ValueError(f"pad_batch: sentence {i} is empty (a sentence needs >= 1 token)")
-        for arr in (a, b):
-            if arr.dtype.kind not in "iu":
-                raise ValueError(f"pad_batch: sentence {i} holds non-integer values ({arr.dtype})")
-            if arr.min() < 0:
-                raise ValueError(f"pad_batch: sentence {i} holds a negative index")
-        xs.append(a)
-        ys.append(b)
-    longest = max(len(a) for a in xs)
-    T = longest
-    if length is not None:
-        T = int(length)
-        if longest > T:
-            raise ValueError(f"pad_batch: a sentence has {longest} tokens, longer than length={T}")
-    if multiple is not None:
-        T = bucket_length(T, multiple)
-    B = len(xs)
-    x = np.zeros((T, B), dtype=np.int32)
-    y = np.zeros((T, B), dtype=np.int32)
-    mask = np.zeros((T, B), dtype=dtype or pytensor.config.floatX)
-    for j, (a, b) in enumerate(zip(xs, ys)):
-        n = len(a)
-        x[T - n :, j] = a
-        y[T - n :, j] = b
-        mask[T - n :, j] = 1
-    return x, y, mask
+    return pad_pairs(X, Y, "left", length=length, multiple=multiple,
+                     dtype=dtype or pytensor.config.floatX)
 
 
 def sentence_batches(lengths, word_dim, elements=LOSS_CHUNK_ELEMENTS):
