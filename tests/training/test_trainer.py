@@ -5,6 +5,7 @@ from __future__ import annotations
 import io as _io
 import json
 import logging
+import re
 
 import numpy as np
 import pytest
@@ -33,7 +34,7 @@ class ToyTask(TrainHooks):
         self.pos += 1
         return self.rng.normal(size=2) + self.legacy.uniform(size=2)
 
-    def step(self, batch, lr):
+    def train_step(self, batch, lr):
         loss = float(np.sum((self.w - batch) ** 2))
         self.w = self.w - lr * 2 * (self.w - batch)
         loss = self.forced.get(self.pos, loss)
@@ -130,6 +131,11 @@ def test_rng_state_round_trips_through_json():
         set_rng_state(np.random.RandomState(1), rng_state(np.random.default_rng(1)))
 
 
+class _Tty(_io.StringIO):
+    def isatty(self):
+        return True
+
+
 class _Clock:
     def __init__(self):
         self.t = 0.0
@@ -139,7 +145,7 @@ class _Clock:
 
 
 def test_progress_compiling_line_budget_eta_and_logging():
-    out = _io.StringIO()
+    out = _Tty()
     clock = _Clock()
     root = logging.getLogger()
     handler = logging.StreamHandler(out)
@@ -162,5 +168,32 @@ def test_progress_compiling_line_budget_eta_and_logging():
         root.removeHandler(handler)
         root.setLevel(old_level)
     text = out.getvalue()
-    assert "a log line\n" in text
+    # the log line went through tqdm.write: the bar's line was cleared first
+    assert re.search("\r +\ra log line\n", text), repr(text)
     assert handler.stream is out  # restored
+
+
+def test_progress_non_tty_writes_a_line_every_step_percent():
+    out, clock = _io.StringIO(), _Clock()
+    with TrainProgress(200, stream=out, label="train", percent_step=25, clock=clock) as bar:
+        for done in range(1, 201):
+            clock.t += 0.01
+            bar(done, 200, 1.0 / done)
+    lines = out.getvalue().splitlines()
+    assert "\r" not in out.getvalue()
+    assert lines.pop(0) == "train: compiling ..."
+    assert len(lines) == 4, lines  # 25, 50, 75, 100 %
+    assert lines[0].startswith("train") and "50/200" in lines[0] and "loss=" in lines[0]
+    assert "100% 200/200" in lines[-1]
+
+
+def test_progress_tty_redraws_with_carriage_return_and_ends_the_line():
+    out, clock = _Tty(), _Clock()
+    bar = TrainProgress(10, stream=out, clock=clock)
+    for done in range(1, 11):
+        clock.t += 0.1
+        bar(done, 10, 2.0)
+    bar.close()
+    text = out.getvalue()
+    assert "\r" in text and text.endswith("\n")
+    assert "10/10" in text and "loss=2" in text

@@ -50,7 +50,7 @@ from theano_rnn.cli.util import check_mode as _check_mode
 from theano_rnn.cli.util import check_output as _check_output
 from theano_rnn.cli.util import float_in as _float_in
 from theano_rnn.cli.util import int_at_least as _int_at_least
-from theano_rnn.cli.util import progress_bar_done, run_handler, standalone_main
+from theano_rnn.cli.util import run_handler, standalone_main
 from theano_rnn.cli.util import seed_type as _seed
 
 __all__ = [

@@ -7,7 +7,8 @@ loops used to write each on its own:
   times the first loss (char-rnn's ``train.lua``: 3x), stops the run *before*
   the step is committed or anything is saved, so the last good checkpoint
   survives; the parameters are checked for finiteness before each save;
-* the **evaluation cadence**: every ``eval_every`` steps and after the last;
+* the **evaluation cadence**: every ``eval_every`` steps and after the last
+  (``None``: the task's ``after_step`` hook evaluates, e.g. at epoch ends);
 * the **checkpoints**: the latest one at each evaluation, the best-validation
   one whenever the validation loss improves (the task writes them, atomically,
   through :mod:`theano_rnn.io`);
@@ -102,7 +103,7 @@ class TrainHooks:
         """The next training batch (advances the data position)."""
         raise NotImplementedError
 
-    def step(self, batch, learning_rate):  # required
+    def train_step(self, batch, learning_rate):  # required
         """One update; returns ``(loss, commit)``.
 
         ``commit()`` (or ``None``) is called only when the loss passes the
@@ -120,6 +121,13 @@ class TrainHooks:
 
     def params_finite(self):
         return True
+
+    def after_step(self, iteration, loss):
+        """Task work after step ``iteration`` (its own evaluations, epoch ends ...).
+
+        Returns ``None`` to go on, or a reason ("nan": stop, save nothing).
+        """
+        return None
 
     def task_state(self):
         """The task's own resumable state (JSON-serialisable): data position, generators, ..."""
@@ -143,8 +151,8 @@ class Trainer:
                  checkpoint_path=None, best_path=None):
         self.hooks = hooks
         self.learning_rate = float(learning_rate)
-        self.eval_every = int(eval_every)
-        if self.eval_every < 1:
+        self.eval_every = None if eval_every is None else int(eval_every)
+        if self.eval_every is not None and self.eval_every < 1:
             raise ValueError(f"eval_every must be >= 1, got {eval_every}")
         self.explode_factor = explode_factor
         self.checkpoint_path = str(checkpoint_path) if checkpoint_path else None
@@ -213,7 +221,7 @@ class Trainer:
         while self.iteration < stop_at:
             i = self.iteration + 1  # counted from 1, as char-rnn does
             batch = hooks.next_batch()
-            loss, commit = hooks.step(batch, self.learning_rate)
+            loss, commit = hooks.train_step(batch, self.learning_rate)
             loss = float(loss)
             if not math.isfinite(loss):
                 log.error("loss is %s at iteration %d: stopping; the last good checkpoint is kept", loss, i)
@@ -236,7 +244,7 @@ class Trainer:
             ips = done_here * hooks.items_per_step / elapsed if elapsed > 0 else None
             if progress is not None:
                 progress(i, total, loss, ips)
-            if i % self.eval_every == 0 or i == total:
+            if self.eval_every is not None and (i % self.eval_every == 0 or i == total):
                 if not hooks.params_finite():
                     log.error("parameters are not finite after iteration %d: stopping; the last "
                               "good checkpoint is kept", i)
@@ -246,7 +254,16 @@ class Trainer:
                 if val is not None:
                     hooks.log_eval(i, total, loss, val)
                 checkpoint = self.record_eval(val)
+            stopped = hooks.after_step(i, loss)
+            if stopped is not None:
+                reason = stopped
+                break
             if should_stop is not None and should_stop():
+                if not hooks.params_finite():
+                    log.error("parameters are not finite after iteration %d: stopping; the last "
+                              "good checkpoint is kept", i)
+                    reason = "nan"
+                    break
                 reason = "stopped"
                 checkpoint = self.save()
                 log.info("stopped at iteration %d; checkpoint %s", i, checkpoint)

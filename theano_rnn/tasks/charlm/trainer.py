@@ -148,7 +148,7 @@ class CharTrainer(TrainHooks, Trainer):
     def next_batch(self):
         return self.loader.next_batch("train")
 
-    def step(self, batch, learning_rate):
+    def train_step(self, batch, learning_rate):
         x, y = batch
         loss, new_states = self.model.train_step(x, y, learning_rate, self.states, rng=self.rng)
 
