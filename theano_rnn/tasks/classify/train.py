@@ -16,6 +16,7 @@ from theano_rnn.data import seq as seqdata
 from theano_rnn.tasks.classify.checkpoints import KIND, load_classifier
 from theano_rnn.tasks.classify.data import SPLITS
 from theano_rnn.tasks.classify.evaluate import EvalResult, early_stopping_step, evaluate
+from theano_rnn.training.trainer import TrainHooks, Trainer
 
 __all__ = ["ClassifierResult", "ClassifierTrainOptions", "ClassifierTrainer", "train_classifier"]
 
@@ -114,7 +115,7 @@ class _SavedView:
         return self._model.get_optimizer_state()
 
 
-class ClassifierTrainer:
+class ClassifierTrainer(TrainHooks, Trainer):
     """The tutorial's ``train_lstm`` loop over a :class:`~theano_rnn.models.bidir.SequenceClassifier`.
 
     Args:
@@ -137,7 +138,9 @@ class ClassifierTrainer:
                              f"{model.num_classes}")
         if len(data.train) == 0 or len(data.valid) == 0:
             raise ValueError("training needs non-empty train and valid splits")
-        self.checkpoint_path = str(checkpoint_path) if checkpoint_path else None
+        # no exploding-loss guard here: the tutorial's loop never had one
+        Trainer.__init__(self, self, learning_rate=self.options.learning_rate, eval_every=None,
+                         explode_factor=None, checkpoint_path=checkpoint_path)
         self.metadata = dict(metadata or {})
         self.rng = np.random.RandomState([int(self.options.seed), 1])
         self.uidx = 0  # updates done
@@ -233,64 +236,82 @@ class ClassifierTrainer:
         When training ends (max_epochs or early stop) the best parameters
         are restored and evaluated.  Returns a :class:`ClassifierResult`.
         """
-        opts = self.options
-        stop_at = None if max_updates is None else self.uidx + int(max_updates)
-        reason = None
-        checkpoint = None
-        t0 = time.perf_counter()
-        train = self.data.train
+        if self.finished:
+            return self.finish()
+        self._t0 = time.perf_counter()
+        self._checkpoint = None
+        self._progress = progress
         try:
-            while reason is None:
-                if self.finished:
-                    reason = "early_stop" if self.estop else "done"
-                    break
-                if stop_at is not None and self.uidx >= stop_at:
-                    reason = "max_updates"
-                    break
-                idx = self._next_batch()
-                rng_before = self.rng.get_state()
-                try:
-                    X, M, y = seqdata.class_batch([train.seqs[i] for i in idx], train.y[idx])
-                    cost = self.model.train_step(X, M, y, opts.learning_rate, rng=self.rng)
-                except KeyboardInterrupt:
-                    self.rng.set_state(rng_before)
-                    raise
-                if not math.isfinite(cost):
-                    log.error("bad cost detected: %s at update %d; stopping (the last good "
-                              "checkpoint is kept)", cost, self.uidx + 1)
-                    reason = "nan"
-                    break
-                self.uidx += 1
-                self.position += 1
-                self._costs.append(cost)
-                if self.uidx % int(opts.disp_freq) == 0:
-                    log.debug("Epoch %d Update %d Cost %.6f", self.epoch, self.uidx, cost)
-                if progress is not None:
-                    progress(self.uidx, self.epoch, cost)
-                validated = False
-                if self.uidx % self.valid_freq == 0:
-                    self.validate()
-                    validated = True
-                if self.position >= self.n_batches:  # end of the epoch
-                    self.epoch += 1
-                    self.perm, self.position = None, 0
-                if validated and self.save_freq is None or (
-                        self.save_freq is not None and self.uidx % self.save_freq == 0):
-                    self.train_time += time.perf_counter() - t0
-                    t0 = time.perf_counter()
-                    checkpoint = self.save()
-                if should_stop is not None and should_stop():
-                    reason = "stopped"
+            result = Trainer.run(self, max_iterations=max_updates, should_stop=should_stop)
+            reason = result.reason
+            if reason == "stopped":
+                self._checkpoint = result.checkpoint
         except KeyboardInterrupt:
             reason = "interrupted"
             log.warning("interrupted after update %d", self.uidx)
-        self.train_time += time.perf_counter() - t0
+        self.train_time += time.perf_counter() - self._t0
+        reason = {"done": "early_stop" if self.estop else "done",
+                  "max_iterations": "max_updates"}.get(reason, reason)
         if reason == "nan":
-            return self._result(reason, checkpoint)
+            return self._result(reason, self._checkpoint)
         if reason in ("early_stop", "done"):
             return self.finish()
-        checkpoint = self.save()
-        return self._result(reason, checkpoint)
+        if reason in ("interrupted", "max_updates"):  # a stop was saved by the Trainer
+            self._checkpoint = self.save()
+        return self._result(reason, self._checkpoint)
+
+    # -- hooks of the Trainer ------------------------------------------
+    @property
+    def uidx(self):
+        """Updates done (the Trainer's iteration)."""
+        return self.iteration
+
+    @uidx.setter
+    def uidx(self, value):
+        self.iteration = int(value)
+
+    def total_steps(self):
+        return int(self.options.max_epochs) * self.n_batches
+
+    def next_batch(self):
+        idx = self._next_batch()
+        train = self.data.train
+        return seqdata.class_batch([train.seqs[i] for i in idx], train.y[idx])
+
+    def train_step(self, batch, learning_rate):
+        X, M, y = batch
+        rng_before = self.rng.get_state()
+        try:
+            cost = self.model.train_step(X, M, y, learning_rate, rng=self.rng)
+        except KeyboardInterrupt:
+            self.rng.set_state(rng_before)
+            raise
+
+        def commit():
+            self.position += 1
+            self._costs.append(cost)
+
+        return cost, commit
+
+    def after_step(self, uidx, cost):
+        opts = self.options
+        if uidx % int(opts.disp_freq) == 0:
+            log.debug("Epoch %d Update %d Cost %.6f", self.epoch, uidx, cost)
+        if self._progress is not None:
+            self._progress(uidx, self.epoch, cost)
+        validated = False
+        if uidx % self.valid_freq == 0:
+            self.validate()
+            validated = True
+        if self.position >= self.n_batches:  # end of the epoch
+            self.epoch += 1
+            self.perm, self.position = None, 0
+        if validated and self.save_freq is None or (
+                self.save_freq is not None and uidx % self.save_freq == 0):
+            self.train_time += time.perf_counter() - self._t0
+            self._t0 = time.perf_counter()
+            self._checkpoint = self.save()
+        return "early_stop" if self.estop else None
 
     def finish(self):
         """Restore the best parameters, evaluate the three splits, save; the result."""
