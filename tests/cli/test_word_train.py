@@ -56,14 +56,16 @@ def error_lines(err):
     return [line for line in err.strip().splitlines() if " WARNING " not in line]
 
 
-def test_gru_resume_is_exact(corpus, tmp_path, capsys):
+@pytest.mark.parametrize("extra", [[], ["--batch-size", "3"]], ids=["part4", "minibatches"])
+def test_gru_resume_is_exact(corpus, tmp_path, capsys, extra):
     """nepoch 2 in one run == nepoch 1, then --init-from for 1 more (the shuffle continues)."""
     straight, first, second = (tmp_path / n for n in ("straight.npz", "first.npz", "second.npz"))
-    assert run(["train", "--corpus", corpus, *GRU, "--nepoch", "2", "--output", straight],
+    gru = [*GRU, *extra]
+    assert run(["train", "--corpus", corpus, *gru, "--nepoch", "2", "--output", straight],
                capsys)[0] == 0
-    assert run(["train", "--corpus", corpus, *GRU, "--nepoch", "1", "--output", first],
+    assert run(["train", "--corpus", corpus, *gru, "--nepoch", "1", "--output", first],
                capsys)[0] == 0
-    status, _, err = run(["train", "--corpus", corpus, *GRU, "--nepoch", "1", "--init-from", first,
+    status, _, err = run(["train", "--corpus", corpus, *gru, "--nepoch", "1", "--init-from", first,
                           "--output", second], capsys)
     assert status == 0, err
     a, b = io.load(straight), io.load(second)

@@ -197,3 +197,21 @@ def test_progress_tty_redraws_with_carriage_return_and_ends_the_line():
     text = out.getvalue()
     assert "\r" in text and text.endswith("\n")
     assert "10/10" in text and "loss=2" in text
+
+
+def test_after_step_reason_and_no_save_of_non_finite_parameters_on_stop():
+    class Stops(ToyTask):
+        def after_step(self, i, loss):
+            return "early_stop" if i == 3 else None
+
+    task = Stops(steps=10)
+    res = _trainer(task, eval_every=None).run()
+    assert res.reason == "early_stop" and res.iteration == 3 and task.saved == {}
+
+    class Broken(ToyTask):
+        def params_finite(self):
+            return False
+
+    task = Broken(steps=10)
+    res = _trainer(task, eval_every=None).run(should_stop=lambda: True)
+    assert res.reason == "nan" and task.saved == {}
