@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io as _io
 import logging
 import math
 
@@ -12,7 +11,7 @@ import pytest
 from legacy_ref import rnn_numpy
 from theano_rnn import RNNTheano, gru_utils
 from theano_rnn import io as ckpt_io
-from theano_rnn.training.tutorial import EvalInfo, ProgressBar, resolve_rng, train_part4, train_with_sgd
+from theano_rnn.training.tutorial import EvalInfo, resolve_rng, train_part4, train_with_sgd
 from theano_rnn.errors import NonFiniteLossError, TrainingError
 
 C, H = 12, 5
@@ -349,42 +348,3 @@ def test_resolve_rng():
         resolve_rng(True)
     with pytest.raises(TypeError):
         resolve_rng("7")
-
-
-# ------------------------------------------------------------------ progress bar
-class _Clock:
-    def __init__(self):
-        self.t = 0.0
-
-    def __call__(self):
-        return self.t
-
-
-class _Tty(_io.StringIO):
-    def isatty(self):
-        return True
-
-
-def test_progress_bar_non_tty_writes_a_line_every_step_percent():
-    out, clock = _io.StringIO(), _Clock()
-    with ProgressBar(200, stream=out, label="train", percent_step=25, clock=clock) as bar:
-        for done in range(1, 201):
-            clock.t += 0.01
-            bar.update(done, loss=1.0 / done)
-    lines = out.getvalue().splitlines()
-    assert "\r" not in out.getvalue()
-    assert len(lines) == 4  # 25, 50, 75, 100 %
-    assert lines[0].startswith("train") and "50/200" in lines[0] and "loss=" in lines[0]
-    assert "100.0% 200/200" in lines[-1]
-
-
-def test_progress_bar_tty_redraws_with_carriage_return_rate_limited():
-    out, clock = _Tty(), _Clock()
-    bar = ProgressBar(10, stream=out, min_interval=0.5, clock=clock)
-    for done in range(1, 11):
-        clock.t += 0.1  # 1 s in all: at most every 0.5 s plus the first and the last
-        bar(done, 10)
-    bar.close()
-    text = out.getvalue()
-    assert text.count("\r") <= 5 and text.endswith("\n")
-    assert "10/10" in text and "[" + "#" * 30 + "]" in text

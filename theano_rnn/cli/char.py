@@ -28,6 +28,7 @@ input is bad (an existing ``--output`` stays byte-identical).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import math
@@ -43,6 +44,7 @@ from theano_rnn.cells import cell_names, get_cell
 from theano_rnn.data import corpora
 from theano_rnn.data.chars import CharLoader, CharVocab, load_corpus, read_chars, read_poems_json
 from theano_rnn.errors import DataError
+from theano_rnn.training.progress import TrainProgress
 from theano_rnn.errors import CheckpointError
 from theano_rnn.cli.plot import loss_history, plot_loss
 from theano_rnn.cli.util import StopFlag, add_common_options, command_parser
@@ -51,7 +53,7 @@ from theano_rnn.cli.util import check_mode as _check_mode
 from theano_rnn.cli.util import check_cell_memory, claim_output
 from theano_rnn.cli.util import float_in as _float_in
 from theano_rnn.cli.util import int_at_least as _int_at_least
-from theano_rnn.cli.util import progress_bar_done, run_handler, standalone_main
+from theano_rnn.cli.util import run_handler, standalone_main
 from theano_rnn.cli.util import seed_type as _seed
 
 __all__ = [
@@ -605,10 +607,7 @@ def _train_char(args, show_progress, t_start):
     state = {"first": True, "budget_hit": False}
     bar = None
     if show_progress:
-        from theano_rnn.training.tutorial import ProgressBar
-
-        bar = ProgressBar(total, label="train-char")
-        bar.update(start_iter)
+        bar = TrainProgress(total, initial=start_iter, label="train-char", time_budget=budget)
     stop = _StopFlag()
 
     chars_per_batch = loader.batch_size * loader.seq_length
@@ -622,11 +621,7 @@ def _train_char(args, show_progress, t_start):
                      "Ctrl-C saves a checkpoint and stops", now - t_start)
         state["t_last"], state["i_last"] = now, i
         if bar is not None:
-            fields = {"loss": float(loss)}
-            if i > state["i_first"] and now > state["t_first"]:  # compilation excluded
-                cps = (i - state["i_first"]) * chars_per_batch / (now - state["t_first"])
-                fields["chars/s"] = int(round(cps))
-            bar.update(i, **fields)
+            bar(i, _total, loss, _cps)
 
     def should_stop():
         if stop.requested:
@@ -640,7 +635,7 @@ def _train_char(args, show_progress, t_start):
 
     log.info("Training%s; checkpoint %s (best: %s)",
              f" for at most {budget:g} s" if budget else "", output, best)
-    with progress_bar_done(bar), stop:
+    with bar or contextlib.nullcontext(), stop:
         result = trainer.run(max_iterations=args.max_iterations, progress=progress,
                              should_stop=should_stop)
         stop.training = False

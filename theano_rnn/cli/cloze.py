@@ -23,6 +23,7 @@ and :func:`main` is a standalone entry point (``python -m theano_rnn.cli.cloze``
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import math
 import shutil
@@ -39,7 +40,7 @@ from theano_rnn.cli.util import StopFlag, add_common_options, command_parser
 from theano_rnn.errors import CLIError
 from theano_rnn.cli.util import check_mode as _check_mode
 from theano_rnn.cli.util import check_stack_memory, claim_output
-from theano_rnn.cli.util import int_at_least, progress_bar_done, run_handler, seed_type
+from theano_rnn.cli.util import int_at_least, run_handler, seed_type
 from theano_rnn.cli.util import standalone_main
 from theano_rnn.cli.util import positive_float as _positive_float
 from theano_rnn.errors import DataError
@@ -360,17 +361,19 @@ def _train_cloze(args, show_progress, t_start):
 
     bar = None
     if show_progress:
-        from theano_rnn.training.tutorial import ProgressBar
+        from theano_rnn.training.progress import TrainProgress
 
-        bar = ProgressBar(options.epochs * trainer.num_batches, label="train-cloze")
+        bar = TrainProgress(options.epochs * trainer.num_batches,
+                            initial=trainer.epoch * trainer.num_batches + trainer.batch,
+                            label="train-cloze", unit="batches")
     stop = _StopFlag()
 
     def progress(done, total, loss):
         stop.training = True
         if bar is not None:
-            bar.update(done, loss=float(loss))
+            bar(done, total, loss)
 
-    with progress_bar_done(bar), stop:
+    with bar or contextlib.nullcontext(), stop:
         stop.training = True
         result = trainer.run(progress=progress, should_stop=lambda: stop.requested)
         stop.training = False

@@ -21,7 +21,7 @@ import atexit
 import contextlib
 import errno
 import logging
-import os
+import tempfile
 import threading
 from pathlib import Path
 
@@ -47,8 +47,12 @@ def check_output(path, what="--output"):
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise CLIError(f"cannot write {path}: directory {parent} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise CLIError(f"cannot write {path}: directory {parent} is not writable")
+    try:  # found now, not after the training: can a file be created there?
+        with tempfile.TemporaryFile(dir=parent):
+            pass
+    except OSError as exc:
+        raise CLIError(f"cannot write {path}: directory {parent} is not writable "
+                       f"({exc.strerror or exc})") from None
 
 
 def _numbered(path, n):

@@ -35,7 +35,7 @@ __all__ = [
     "claim_output", "command_scope", "check_params_memory", "check_cell_memory",
     "check_stack_memory",
     "StopFlag", "blas_threads", "pin_loaded_library", "LogFilter", "command_logging",
-    "command_env", "progress_bar_done", "report_errors", "run_handler", "command_parser", "parse_command_line",
+    "command_env", "report_errors", "run_handler", "command_parser", "parse_command_line",
     "standalone_main",
 ]
 
@@ -261,26 +261,6 @@ def command_env(n_threads, max_corpus_bytes=None):
     with warnings.catch_warnings(), blas_threads(n_threads), corpus_byte_limit(max_corpus_bytes):
         warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
         yield
-
-
-
-@contextlib.contextmanager
-def progress_bar_done(bar):
-    """Close the progress ``bar`` (None: none) after the block.
-
-    After an error the bar is left as it is and, on a terminal, its line is
-    ended so that the error message starts a line of its own.
-    """
-    ok = False
-    try:
-        yield bar
-        ok = True
-    finally:
-        if bar is not None:
-            if ok:
-                bar.close()
-            elif bar.tty:  # end the bar's line before the error message
-                bar.stream.write("\n")
 
 
 def report_errors(call, errors, broken_pipe=None):

@@ -27,8 +27,8 @@ for the duration of the call).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
-import math
 import os
 import sys
 import time
@@ -47,12 +47,13 @@ from theano_rnn.data.words import MASK_TOKEN, UNKNOWN_TOKEN
 from theano_rnn.errors import DataError
 from theano_rnn.models.gradcheck import gradient_check
 from theano_rnn.errors import CheckpointError
-from theano_rnn.tasks.wordlm.minibatch import train_minibatches
+from theano_rnn.tasks.wordlm.session import WordRun, check_word_checkpoint
 from theano_rnn.models.word import GRAPHS, MODEL_CLASSES, TRUNCATIONS
 from theano_rnn.tasks.sampling import generate_sentences_part2, generate_sentences_part4
 from theano_rnn.errors import SamplingError
-from theano_rnn.training.tutorial import ProgressBar, train_part4, train_with_sgd
-from theano_rnn.errors import TrainingError, NonFiniteLossError
+from theano_rnn.training.progress import TrainProgress
+from theano_rnn.training.trainer import set_rng_state
+from theano_rnn.errors import TrainingError
 from theano_rnn.cli.util import LOG_LEVELS
 from theano_rnn.errors import CLIError
 from theano_rnn.cli.util import Parser as _Parser
@@ -62,7 +63,7 @@ from theano_rnn.cli.util import command_env, command_logging, parse_command_line
 from theano_rnn.cli.util import int_at_least as _int_at_least
 from theano_rnn.cli.util import mode_type as _mode
 from theano_rnn.cli.util import positive_float as _positive_float
-from theano_rnn.cli.util import add_corpus_limit, progress_bar_done
+from theano_rnn.cli.util import StopFlag, add_corpus_limit
 from theano_rnn.cli.util import seed_type as _seed
 
 __all__ = ["main", "build_parser", "ENV_DEFAULTS", "TUTORIAL_DEFAULTS", "EMBEDDED_DEFAULTS"]
@@ -115,7 +116,6 @@ EMBEDDED_DEFAULTS = {
     "max_sentences": 1000,
 }
 
-PART4_LOSS_SENTENCES = 10000  # train.py: loss on x_train[:10000] at every callback
 DEFAULT_MIN_LENGTH = {"part2": 7, "part4": 5}  # RNNLM.ipynb senten_min_length; utils.py min_length
 
 
@@ -451,13 +451,6 @@ def _sentences(model, scheme, n, index_to_word, rng, min_length, max_tries=1000)
     )
 
 
-def _mean_loss(model, X, Y, what):
-    loss = float(model.calculate_loss(X, Y))
-    if not math.isfinite(loss):
-        raise NonFiniteLossError(f"non-finite training loss {loss} ({what})", loss=loss)
-    return loss
-
-
 # --------------------------------------------------------------------------- train
 
 
@@ -482,8 +475,12 @@ def _resolve_train(args, environ):
             overrides["optimizer"] = "rmsprop"
         if args.graph is None and args.batch_size > 1:
             overrides["graph"] = "fast"
+        check_word_checkpoint(s["init_from"])
         ckpt = io.load(s["init_from"], mode=s["mode"], cell=args.cell, **overrides)
         m = ckpt.model
+        if not isinstance(m, tuple(MODEL_CLASSES.values())):
+            raise CLIError(f"{s['init_from']} holds a {type(m).__name__} model, not a word-level "
+                           "language model of 'theano-rnn train'")
         for flag, dest, have in (("--hidden-dim", "hidden_dim", m.hidden_dim),
                                  ("--num-layers", "num_layers", m.num_layers)):
             want = getattr(args, dest)
@@ -586,7 +583,18 @@ def _encode_with(corpus, index_to_word, path):
 
 def _cmd_train(args, environ, show_progress):
     s, ckpt = _resolve_train(args, environ)
-    seed, rng = _rng(s["seed"])
+    previous = dict(ckpt.metadata) if ckpt is not None and isinstance(ckpt.metadata, dict) else {}
+    stored_rng = previous.get("rng_state")
+    if stored_rng is not None:
+        # exact resume: the shuffle generator continues where the checkpoint left it
+        stored_seed = (previous.get("options") or {}).get("seed")
+        if s["seed"] is not None and s["seed"] != stored_seed:
+            log.warning("--seed %d ignored: continuing the random generator stored in %s "
+                        "(seed %s)", s["seed"], s["init_from"], stored_seed)
+        seed, rng = _rng(stored_seed)
+        set_rng_state(rng, stored_rng)
+    else:
+        seed, rng = _rng(s["seed"])
     s["seed"] = seed
     corpus = _read_corpus(s["corpus"], s["scheme"], s["vocabulary_size"],
                           s["min_sent_characters"], s["nltk_data"])
@@ -637,90 +645,21 @@ def _cmd_train(args, environ, show_progress):
         model.ce_error, model.sgd_step  # noqa: B018 -- compile now, not inside the first step
     log.info("Compiled in %.1f s", time.perf_counter() - t0)
 
-    previous = dict(ckpt.metadata) if ckpt is not None and isinstance(ckpt.metadata, dict) else {}
-    seen_before = int(previous.get("num_examples_seen", 0) or 0)
-    history = [list(p) for p in previous.get("losses", [])]
-    options = {k: v for k, v in s.items() if k != "sources"}
-    state = {"learning_rate": s["learning_rate"], "epoch": 0}
-
-    def save(num_examples_seen, loss, final=False):
-        metadata = {
-            "options": options,
-            "option_sources": s["sources"],
-            "corpus": corpora.DEFAULT_CORPUS_NAME if s["corpus"] is None else str(s["corpus"]),
-            "num_train_sentences": len(X),
-            "losses": history,
-            "num_examples_seen": seen_before + num_examples_seen,
-            "learning_rate": state["learning_rate"],
-            "epoch": state["epoch"],
-            "loss": loss,
-            "final": final,
-            "resumed_from": s["init_from"],
-            "saved_at": datetime.now().isoformat(timespec="seconds"),
-            "theano_rnn_version": __version__,
-        }
-        io.save(output, model, index_to_word=index_to_word, metadata=metadata)
-        log.info("Saved %s (loss %.6f after %d examples)", output, loss,
-                 seen_before + num_examples_seen)
-
-    total = s["nepoch"] * len(X)
-    bar = ProgressBar(total, label="train") if show_progress and total else None
-
-    def on_eval(m, info):  # part 2: after each loss evaluation
-        state["learning_rate"], state["epoch"] = info.learning_rate, info.epoch
-        if not (history and history[-1][0] == seen_before + info.num_examples_seen):
-            history.append([seen_before + info.num_examples_seen, info.loss])
-        if bar is not None:
-            bar.update(info.num_examples_seen, loss=info.loss)
-        if info.num_examples_seen > 0:  # the untrained model is not worth a file
-            save(info.num_examples_seen, info.loss)
-
-    eval_n = min(len(X), PART4_LOSS_SENTENCES)
-
-    def on_examples(m, num_examples_seen):  # part 4: every print_every examples
-        loss = _mean_loss(m, X[:eval_n], Y[:eval_n], f"after {num_examples_seen} examples")
-        state["epoch"] = num_examples_seen // len(X)
-        history.append([seen_before + num_examples_seen, loss])
-        log.info("Loss after num_examples_seen=%d: %f", num_examples_seen, loss)
-        if bar is not None:
-            bar.update(num_examples_seen, loss=loss)
-        save(num_examples_seen, loss)
-
-    with progress_bar_done(bar):
-        if s["batch_size"] > 1:
-            every = (s["print_every"] or len(X)) if s["scheme"] == "part4" else (
-                s["evaluate_loss_after"] * len(X))
-            stats = train_minibatches(
-                model, X, Y, batch_size=s["batch_size"], learning_rate=s["learning_rate"],
-                nepoch=s["nepoch"], decay=s["decay"], rng=rng, sort_window=20,
-                callback=on_examples, callback_every=every, progress=bar,
-            )
-            log.info("Trained %d tokens in %.1f s: %.0f tokens/s (%.0f%% padding)",
-                     stats.tokens, stats.seconds, stats.tokens_per_s,
-                     100 * stats.padding_fraction)
-        elif s["scheme"] == "part2":
-            train_with_sgd(
-                model, X, Y, learning_rate=s["learning_rate"], nepoch=s["nepoch"],
-                evaluate_loss_after=s["evaluate_loss_after"], callback=on_eval,
-                progress=bar, decay=s["decay"],
-            )
-        else:
-            train_part4(
-                model, X, Y, learning_rate=s["learning_rate"], nepoch=s["nepoch"],
-                decay=s["decay"] if s["decay"] is not None else 0.9,
-                callback_every=s["print_every"] or len(X), callback=on_examples, rng=rng,
-                progress=bar,
-            )
-    state["epoch"] = s["nepoch"]
-    if history and history[-1][0] == seen_before + total and total:
-        loss = history[-1][1]  # the last callback evaluated the final model already
-    else:
-        loss = _mean_loss(model, X[:eval_n] if s["scheme"] == "part4" else X,
-                          Y[:eval_n] if s["scheme"] == "part4" else Y, "after training")
-        history.append([seen_before + total, loss])
-    log.info("Final loss %.6f after %d examples (%.1f s)", loss, seen_before + total,
+    bar = (TrainProgress(s["nepoch"] * len(X), label="train", unit="examples")
+           if show_progress and len(X) * s["nepoch"] else None)
+    stop = StopFlag()
+    run = WordRun(s, model, X, Y, index_to_word, output, rng, previous,
+                  should_stop=lambda: stop.requested, show=bar)
+    with bar or contextlib.nullcontext(), stop:
+        stop.training = True  # from now on Ctrl-C means "save and stop"
+        stopped_at = run.run()
+    if stopped_at is not None:
+        print(f"{PROG}: interrupted after {stopped_at} examples; checkpoint saved to "
+              f"{output} (continue with --init-from {output})", file=sys.stderr)
+        return 130
+    loss = run.finish()
+    log.info("Final loss %.6f after %d examples (%.1f s)", loss, run.seen_before + run.total,
              time.perf_counter() - t0)
-    save(total, loss, final=True)
 
     if s["samples"]:
         try:

@@ -16,17 +16,14 @@ evaluated loss, or a non-finite loss returned by ``sgd_step``, raises
 :class:`NonFiniteLossError` *before* any callback sees it, so a checkpoint
 written by an earlier callback is never overwritten with diverged weights.
 
-:class:`ProgressBar` is a small dependency-free progress display for command
-line programs; the library loops only call a ``progress(done, total)``
-function when given one.
+The loops only call a ``progress(done, total)`` function when given one
+(the commands draw it with :class:`theano_rnn.training.progress.TrainProgress`).
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import sys
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -45,7 +42,6 @@ __all__ = [
     "train_part2",
     "train_part4",
     "resolve_rng",
-    "ProgressBar",
 ]
 
 log = logging.getLogger(__name__)
@@ -214,130 +210,3 @@ def train_part4(
     if nepoch:
         check_params_finite(model, nepoch - 1)
     return model
-
-
-class ProgressBar:
-    """A tiny progress display for command-line programs (no dependencies).
-
-    On a terminal it redraws one line with ``\\r`` (at most every
-    ``min_interval`` seconds, and always at the end); on anything else (a log
-    file, a pipe) it writes a full line each time another ``percent_step``
-    percent is done, so logs stay readable.
-
-    ``update(n, **fields)`` sets the number of items done so far (absolute,
-    as the loops' ``progress(done, total)`` passes it) and shows the fields
-    (``loss=4.2``).  An instance is itself a ``progress(done, total)``
-    callable.  Use as a context manager or call :meth:`close`.
-    """
-
-    def __init__(
-        self, total, stream=None, label="", min_interval=0.5, percent_step=10, width=30,
-        clock=time.monotonic,
-    ):
-        self.total = max(int(total), 0)
-        self.stream = sys.stderr if stream is None else stream
-        self.label = label
-        self.min_interval = float(min_interval)
-        self.percent_step = max(float(percent_step), 1e-9)
-        self.width = int(width)
-        self._clock = clock
-        self._start = clock()
-        self._last_draw = None
-        self._next_percent = self.percent_step
-        self._done = 0
-        self._fields = {}
-        self._closed = False
-        self._written = None
-        isatty = getattr(self.stream, "isatty", None)
-        try:
-            self.tty = bool(isatty()) if isatty else False
-        except (ValueError, OSError):
-            self.tty = False
-
-    # -- display -----------------------------------------------------------
-    def _percent(self):
-        return 100.0 * self._done / self.total if self.total else 100.0
-
-    def _text(self):
-        elapsed = self._clock() - self._start
-        pct = self._percent()
-        parts = [self.label] if self.label else []
-        if self.tty:
-            filled = int(round(self.width * pct / 100.0))
-            parts.append("[" + "#" * filled + "." * (self.width - filled) + "]")
-        parts.append(f"{pct:5.1f}% {self._done}/{self.total}")
-        if elapsed > 0 and self._done:
-            rate = self._done / elapsed
-            parts.append(f"{rate:.3g} it/s")
-            if self.total > self._done:
-                parts.append("eta " + _fmt_seconds((self.total - self._done) / rate))
-        parts.append("elapsed " + _fmt_seconds(elapsed))
-        parts.extend(f"{k}={_fmt_value(v)}" for k, v in self._fields.items())
-        return " ".join(parts)
-
-    def _write(self, text, end):
-        self._written = self._done
-        try:
-            self.stream.write(text + end)
-            self.stream.flush()
-        except (ValueError, OSError):  # closed stream: a progress bar must never kill a run
-            pass
-
-    def update(self, n, **fields):
-        """Set the count of items done to ``n`` and show ``fields``."""
-        if self._closed:
-            return
-        self._done = max(0, min(int(n), self.total)) if self.total else int(n)
-        self._fields.update(fields)
-        now = self._clock()
-        finished = self.total and self._done >= self.total
-        if self.tty:
-            if (
-                finished
-                or self._last_draw is None
-                or now - self._last_draw >= self.min_interval
-            ):
-                self._write("\r" + self._text(), "")
-                self._last_draw = now
-        else:
-            pct = self._percent()
-            if pct >= self._next_percent or finished:
-                self._write(self._text(), "\n")
-                self._last_draw = now
-                while self._next_percent <= pct:
-                    self._next_percent += self.percent_step
-
-    def __call__(self, done, total=None):
-        if total is not None and int(total) != self.total:
-            self.total = max(int(total), 0)
-        self.update(done)
-
-    def close(self):
-        """Finish the display (a final newline on a terminal)."""
-        if self._closed:
-            return
-        if self.tty:
-            self._write("\r" + self._text(), "\n")
-        elif self._written != self._done:
-            self._write(self._text(), "\n")
-        self._closed = True
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
-
-
-def _fmt_seconds(seconds):
-    seconds = int(round(max(seconds, 0)))
-    h, rem = divmod(seconds, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h:d}:{m:02d}:{s:02d}"
-
-
-def _fmt_value(v):
-    if isinstance(v, float):
-        return f"{v:.4g}"
-    return str(v)

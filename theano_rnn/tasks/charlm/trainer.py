@@ -26,14 +26,14 @@ from __future__ import annotations
 
 import logging
 import math
-import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
 from theano_rnn import io
 from theano_rnn.data.chars import CharVocab
+from theano_rnn.training.trainer import TrainHooks, Trainer, TrainResult, rng_state, set_rng_state
 
 __all__ = ["CharTrainOptions", "CharTrainer", "TrainResult"]
 
@@ -63,19 +63,13 @@ class CharTrainOptions:
             raise ValueError(f"max_epochs must be > 0, got {self.max_epochs}")
 
 
-@dataclass
-class TrainResult:
-    reason: str  # "done", "stopped", "nan", "exploded", "max_iterations"
-    iteration: int
-    train_losses: list = field(default_factory=list)
-    val_losses: list = field(default_factory=list)
-    best_val_loss: float | None = None
-    checkpoint: str | None = None
-    chars_per_second: float | None = None
-
-
-class CharTrainer:
+class CharTrainer(TrainHooks, Trainer):
     """The char-rnn loop over a model, a vocabulary and a loader.
+
+    A :class:`~theano_rnn.training.trainer.Trainer` whose hooks are char-rnn's:
+    consecutive batches with the hidden state carried across them, the
+    learning rate decayed at the end of every epoch from
+    ``learning_rate_decay_after`` on, the validation split as the evaluation.
 
     Args:
         model: a :class:`~theano_rnn.models.char.CharRNN`.
@@ -96,20 +90,17 @@ class CharTrainer:
         self.loader = loader
         self.options = options or CharTrainOptions()
         self.options.validate()
-        self.checkpoint_path = str(checkpoint_path) if checkpoint_path else None
         if best_path is None and checkpoint_path:
             p = Path(checkpoint_path)
             best_path = p.with_name(p.stem + "_best" + (p.suffix or ".npz"))
-        self.best_path = str(best_path) if best_path else None
+        Trainer.__init__(self, self, learning_rate=self.options.learning_rate,
+                         eval_every=self.options.eval_val_every,
+                         explode_factor=self.options.explode_factor,
+                         checkpoint_path=checkpoint_path, best_path=best_path)
         self.metadata = dict(metadata or {})
-        self.iteration = 0
-        self.learning_rate = float(self.options.learning_rate)
-        self.loss0 = None
-        self.train_losses = []  # (iteration, loss)
-        self.val_losses = []  # (iteration, loss)
-        self.best_val_loss = None
         self.rng = np.random.default_rng(self.options.seed)
         self.states = model.zero_states(loader.batch_size)
+        self.items_per_step = loader.batch_size * loader.seq_length
         if len(vocab) != model.vocab_size:
             raise ValueError(
                 f"vocabulary has {len(vocab)} symbols but the model expects {model.vocab_size}"
@@ -148,101 +139,58 @@ class CharTrainer:
         every step; ``should_stop()`` is polled after every step and, when it
         returns True, a checkpoint is saved and the run ends ("stopped").
         """
-        opts = self.options
-        total = self.total_iterations
-        if total < 1:
-            raise ValueError("nothing to train: the training split has no batches")
-        stop_at = total if max_iterations is None else min(total, self.iteration + int(max_iterations))
-        chars = self.loader.batch_size * self.loader.seq_length
-        start = time.perf_counter()
-        done_here = 0
-        reason = "done"
-        checkpoint = None
-        while self.iteration < stop_at:
-            i = self.iteration + 1  # char-rnn counts from 1
-            x, y = self.loader.next_batch("train")
-            loss, new_states = self.model.train_step(x, y, self.learning_rate, self.states, rng=self.rng)
-            if not math.isfinite(loss):
-                log.error("loss is %s at iteration %d: stopping; the last good checkpoint is kept", loss, i)
-                reason = "nan"
-                break
-            if self.loss0 is None:
-                self.loss0 = loss
-            if loss > self.loss0 * opts.explode_factor:
-                log.error(
-                    "loss %.4f exceeds %g x the first loss %.4f at iteration %d: aborting",
-                    loss, opts.explode_factor, self.loss0, i,
-                )
-                reason = "exploded"
-                break
+        return Trainer.run(self, max_iterations, progress=progress, should_stop=should_stop)
+
+    # -- hooks of the Trainer ------------------------------------------
+    def total_steps(self):
+        return self.total_iterations
+
+    def next_batch(self):
+        return self.loader.next_batch("train")
+
+    def train_step(self, batch, learning_rate):
+        x, y = batch
+        loss, new_states = self.model.train_step(x, y, learning_rate, self.states, rng=self.rng)
+
+        def commit():
             self.states = new_states
-            self.iteration = i
-            self.train_losses.append((i, loss))
-            done_here += 1
-            if i % self.ntrain == 0 and opts.learning_rate_decay < 1:
-                if i / self.ntrain >= opts.learning_rate_decay_after:
-                    self.learning_rate *= opts.learning_rate_decay
-                    log.info("decayed learning rate by %g to %g", opts.learning_rate_decay, self.learning_rate)
-            elapsed = time.perf_counter() - start
-            cps = done_here * chars / elapsed if elapsed > 0 else None
-            if progress is not None:
-                progress(i, total, loss, cps)
-            if i % opts.eval_val_every == 0 or i == total:
-                if not self._params_finite():
-                    log.error(
-                        "parameters are not finite after iteration %d: stopping; the last "
-                        "good checkpoint is kept", i,
-                    )
-                    reason = "nan"
-                    break
-                val = self.evaluate("val")
-                if val is not None:
-                    self.val_losses.append((i, val))
-                    log.info(
-                        "iteration %d/%d (epoch %.2f): train loss %.4f, val loss %.4f (perplexity %.2f)",
-                        i, total, self.epoch, loss, val, math.exp(min(val, 700)),
-                    )
-                checkpoint = self.save()
-                if val is not None and (self.best_val_loss is None or val < self.best_val_loss):
-                    self.best_val_loss = val
-                    if self.best_path:
-                        self.save(self.best_path)
-                        checkpoint = self.save()  # record the new best in the latest, too
-            if should_stop is not None and should_stop():
-                reason = "stopped"
-                checkpoint = self.save()
-                log.info("stopped at iteration %d; checkpoint %s", i, checkpoint)
-                break
-        else:
-            if self.iteration < total:
-                reason = "max_iterations"
-        elapsed = time.perf_counter() - start
-        return TrainResult(
-            reason=reason,
-            iteration=self.iteration,
-            train_losses=list(self.train_losses),
-            val_losses=list(self.val_losses),
-            best_val_loss=self.best_val_loss,
-            checkpoint=checkpoint,
-            chars_per_second=(done_here * chars / elapsed) if elapsed > 0 and done_here else None,
+
+        return loss, commit
+
+    def schedule(self, i, learning_rate):
+        opts = self.options
+        if i % self.ntrain == 0 and opts.learning_rate_decay < 1:
+            if i / self.ntrain >= opts.learning_rate_decay_after:
+                learning_rate *= opts.learning_rate_decay
+                log.info("decayed learning rate by %g to %g", opts.learning_rate_decay, learning_rate)
+        return learning_rate
+
+    def params_finite(self):
+        return all(np.isfinite(v).all() for v in self.model.get_params().values())
+
+    def log_eval(self, i, total, loss, val):
+        log.info(
+            "iteration %d/%d (epoch %.2f): train loss %.4f, val loss %.4f (perplexity %.2f)",
+            i, total, self.epoch, loss, val, math.exp(min(val, 700)),
         )
 
-    def _params_finite(self):
-        return all(np.isfinite(v).all() for v in self.model.get_params().values())
+    def task_state(self):
+        return {
+            "epoch": self.epoch,
+            "rng_state": rng_state(self.rng),
+            "loader_state": self.loader.state(),
+        }
+
+    def set_task_state(self, st):
+        set_rng_state(self.rng, st["rng_state"])
+        self.loader.set_state(st["loader_state"])
+
+    def write_checkpoint(self, path, trainer):
+        return self.save(path)
 
     # ------------------------------------------------------------------
     def trainer_state(self):
-        return {
-            "iteration": self.iteration,
-            "epoch": self.epoch,
-            "learning_rate": self.learning_rate,
-            "loss0": self.loss0,
-            "train_losses": self.train_losses,
-            "val_losses": self.val_losses,
-            "best_val_loss": self.best_val_loss,
-            "rng_state": self.rng.bit_generator.state,
-            "loader_state": self.loader.state(),
-        }
+        return self.full_state()
 
     def save(self, path=None):
         """Write a checkpoint (atomically); returns its path or ``None``."""
@@ -302,14 +250,8 @@ class CharTrainer:
             metadata=meta.get("options"),
         )
         st = meta["trainer"]
-        trainer.iteration = int(st["iteration"])
-        trainer.learning_rate = float(st["learning_rate"])
-        trainer.loss0 = st["loss0"]
-        trainer.train_losses = [tuple(v) for v in st["train_losses"]]
-        trainer.val_losses = [tuple(v) for v in st["val_losses"]]
-        trainer.best_val_loss = st["best_val_loss"]
-        trainer.rng.bit_generator.state = st["rng_state"]
-        loader.set_state(st["loader_state"])
+        trainer.set_state(st)
+        trainer.set_task_state(st)
         trainer.states = [
             np.asarray(ck.extra[f"state{k}"], dtype=ck.model.dtype) for k in range(ck.model.n_states)
         ]

@@ -38,6 +38,7 @@ from theano_rnn.training.checks import (
 )
 from theano_rnn.errors import NonFiniteLossError
 from theano_rnn.graphs.fast import pad_batch
+from theano_rnn.training.trainer import TrainHooks, Trainer
 
 __all__ = ["MinibatchStats", "iterate_minibatches", "batched_loss", "train_minibatches", "REDUCTIONS"]
 
@@ -154,7 +155,7 @@ def train_minibatches(
     A non-finite batch loss raises :class:`NonFiniteLossError` before any
     callback sees the model.
     """
-    n = check_data(X_train, y_train)
+    check_data(X_train, y_train)
     _check_sentences(X_train, y_train)
     batch_size = check_count("batch_size", batch_size, 1)
     learning_rate = check_positive_number("learning_rate", learning_rate)
@@ -171,44 +172,87 @@ def train_minibatches(
         )
     decay = check_decay(0.9 if decay is None else decay) if rmsprop else None
     rng = resolve_rng(rng)
-    step = model.batch_step  # compile before the clock starts
-    stats = MinibatchStats()
-    total = nepoch * n
-    seen = 0
-    for epoch in range(nepoch):
-        epoch_loss, epoch_words = 0.0, 0
-        for idx in iterate_minibatches(X_train, y_train, batch_size, rng, shuffle, sort_window):
-            x, y, mask = _pad(X_train, y_train, idx, multiple)
-            scale = 1.0 / len(idx) if reduction == "mean" else 1.0
-            args = (decay,) if rmsprop else ()
-            t0 = time.perf_counter()
-            loss = step(x, y, mask, learning_rate, *args, scale=scale)
-            stats.seconds += time.perf_counter() - t0
-            words = int(sum(len(y_train[i]) for i in idx))
-            if not math.isfinite(float(loss)):
-                raise NonFiniteLossError(
-                    f"non-finite loss {float(loss)} at epoch {epoch}, batch of sentences "
-                    f"{int(idx[0])}..(num_examples_seen={seen})",
-                    epoch=epoch, index=int(idx[0]), loss=float(loss), num_examples_seen=seen,
-                )
-            before = seen
-            seen += len(idx)
+    run = _MinibatchHooks(model, X_train, y_train, batch_size, nepoch, rng, reduction, shuffle,
+                          sort_window, multiple, (decay,) if rmsprop else (), callback,
+                          callback_every, progress)
+    if nepoch:
+        # no exploding-loss guard: this loop never had one; its errors stay NonFiniteLossError
+        result = Trainer(run, learning_rate=learning_rate, eval_every=None,
+                         explode_factor=None).run()
+        if result.reason == "nan":
+            epoch, idx, loss, seen = run.failed
+            raise NonFiniteLossError(
+                f"non-finite loss {loss} at epoch {epoch}, batch of sentences "
+                f"{int(idx[0])}..(num_examples_seen={seen})",
+                epoch=epoch, index=int(idx[0]), loss=loss, num_examples_seen=seen,
+            )
+        check_params_finite(model, nepoch - 1)
+    return run.stats
+
+
+class _MinibatchHooks(TrainHooks):
+    """:func:`train_minibatches` as hooks of the :class:`~theano_rnn.training.trainer.Trainer`."""
+
+    def __init__(self, model, X, Y, batch_size, nepoch, rng, reduction, shuffle, sort_window,
+                 multiple, step_args, callback, callback_every, progress):
+        self.model, self.X, self.Y, self.batch_size, self.nepoch = model, X, Y, batch_size, nepoch
+        self.rng, self.reduction, self.shuffle, self.sort_window = rng, reduction, shuffle, sort_window
+        self.multiple, self.step_args = multiple, step_args
+        self.callback, self.callback_every, self.progress = callback, callback_every, progress
+        self.step = model.batch_step  # compile before the clock starts
+        self.stats = MinibatchStats()
+        self.n = len(X)
+        self.per_epoch = -(-self.n // batch_size)
+        self.epoch, self.batches, self.seen = 0, [], 0
+        self.epoch_loss, self.epoch_words = 0.0, 0
+        self.failed = None
+
+    def total_steps(self):
+        return self.nepoch * self.per_epoch
+
+    def next_batch(self):
+        if not self.batches:  # a new epoch: its order from the generator
+            self.batches = iterate_minibatches(self.X, self.Y, self.batch_size, self.rng,
+                                               self.shuffle, self.sort_window)
+            self.epoch_loss, self.epoch_words = 0.0, 0
+        return self.batches.pop(0)
+
+    def train_step(self, idx, learning_rate):
+        x, y, mask = _pad(self.X, self.Y, idx, self.multiple)
+        scale = 1.0 / len(idx) if self.reduction == "mean" else 1.0
+        t0 = time.perf_counter()
+        loss = self.step(x, y, mask, learning_rate, *self.step_args, scale=scale)
+        self.stats.seconds += time.perf_counter() - t0
+        loss = float(loss)
+        if not math.isfinite(loss):
+            self.failed = (self.epoch, idx, loss, self.seen)
+
+        def commit():
+            words = int(sum(len(self.Y[i]) for i in idx))
+            stats = self.stats
+            self.before, self.seen = self.seen, self.seen + len(idx)
             stats.batches += 1
             stats.examples += len(idx)
             stats.tokens += words
             stats.padded_tokens += int(x.size)
-            epoch_loss += float(loss)
-            epoch_words += words
-            if progress is not None:
-                progress(seen, total)
-            if callback and callback_every and seen // callback_every > before // callback_every:
-                callback(model, seen)
-        stats.epoch_losses.append(epoch_loss / max(epoch_words, 1))
-        log.info(
-            "Epoch %d: mean training loss %.6f, %.0f tokens/s (%d batches of <= %d, %.0f%% padding)",
-            epoch, stats.epoch_losses[-1], stats.tokens_per_s, stats.batches, batch_size,
-            100 * stats.padding_fraction,
-        )
-    if nepoch:
-        check_params_finite(model, nepoch - 1)
-    return stats
+            self.epoch_loss += loss
+            self.epoch_words += words
+
+        return loss, commit
+
+    def after_step(self, i, loss):
+        seen, every = self.seen, self.callback_every
+        if self.progress is not None:
+            self.progress(seen, self.nepoch * self.n)
+        if self.callback and every and seen // every > self.before // every:
+            self.callback(self.model, seen)
+        if not self.batches:  # the end of an epoch
+            stats = self.stats
+            stats.epoch_losses.append(self.epoch_loss / max(self.epoch_words, 1))
+            log.info(
+                "Epoch %d: mean training loss %.6f, %.0f tokens/s (%d batches of <= %d, %.0f%% "
+                "padding)", self.epoch, stats.epoch_losses[-1], stats.tokens_per_s,
+                stats.batches, self.batch_size, 100 * stats.padding_fraction,
+            )
+            self.epoch += 1
+        return None
