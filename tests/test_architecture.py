@@ -25,8 +25,6 @@ MAX_LINES = 500
 # Modules still over the limit, with the length they may not exceed.  Splitting
 # one removes it from this list.
 OVERSIZED = {
-    "theano_rnn.cli.char": 859,
-    "theano_rnn.cli.word": 872,
     "theano_rnn.models.word": 646,
 }
 
