@@ -49,6 +49,8 @@ from theano_rnn.graphs.stack import (
 )
 from theano_rnn.models.char import SharedParams
 from theano_rnn.compat import get_mode, mode_name
+from theano_rnn.graphs.cache import CompileCache
+from theano_rnn.models.registry import register_model
 
 __all__ = [
     "stack_param_shapes",
@@ -130,7 +132,7 @@ class BiStackModel(SharedParams):
             (n, self._new_shared(np.asarray(params[n], dtype=self.dtype), n)) for n in self.param_names
         )
         self._opt_state = self._make_optimizer_state()
-        self._fns = {}
+        self._fns = CompileCache(self.dtype, self.static_shapes)
 
     # -- bookkeeping (parameters, optimizer state, word_dim: SharedParams) -----
     #: under JAX (static shapes) batches are padded in time to a multiple of this
@@ -225,12 +227,8 @@ class BiStackModel(SharedParams):
                                    self.gate_activation)
 
     def _compiled(self, kind, shape):
-        shape = tuple(int(n) for n in shape) if self.static_shapes else None
-        key = kind if shape is None else (kind, shape)
-        if key not in self._fns:
-            with pytensor.config.change_flags(floatX=self.dtype):
-                self._fns[key] = getattr(self, "_build_" + kind)(shape)
-        return self._fns[key]
+        """``kind`` from the model's :class:`~theano_rnn.graphs.cache.CompileCache` (per shape under JAX)."""
+        return self._fns.compiled(kind, getattr(self, "_build_" + kind), shape)
 
     def _fn(self, inputs, outputs, updates=None, name=None):
         # adadelta ignores the learning rate input (the tutorial's lrate): allow it unused
@@ -469,6 +467,8 @@ class SequenceClassifier(BiStackModel):
 
 
 _CLASSES = {"ClozeModel": ClozeModel, "SequenceClassifier": SequenceClassifier}
+for _cls in _CLASSES.values():
+    register_model(_cls)
 
 
 def model_from_config(config, params=None, mode=None):

@@ -33,6 +33,9 @@ import pytensor.tensor as pt
 from theano_rnn import optim
 from theano_rnn.cells import get_cell, matvec
 from theano_rnn.compat import get_mode, mode_name, scan
+from theano_rnn.graphs.cache import CompileCache
+from theano_rnn.models.layout import infer_layout
+from theano_rnn.models.registry import register_model
 
 __all__ = ["CharRNN", "CHAR_RNN_DEFAULTS"]
 
@@ -204,7 +207,7 @@ class CharRNN(SharedParams):
             for n in self.param_names
         )
         self._opt_state = self._make_optimizer_state()
-        self._fns = {}
+        self._fns = CompileCache(self.dtype, self.static_shapes)
 
     # ------------------------------------------------------------------
     def init_params(self, rng):
@@ -239,6 +242,8 @@ class CharRNN(SharedParams):
 
     @classmethod
     def from_config(cls, config, params=None, mode=None):
+        if params is not None:  # the arrays must be in the config's cell's layout
+            infer_layout({k: np.shape(v) for k, v in params.items()}, config.get("cell"))
         return cls(
             config["word_dim"],
             cell=config["cell"],
@@ -271,30 +276,15 @@ class CharRNN(SharedParams):
         return state
 
     def _compiled(self, kind, shape):
-        """The compiled ``kind`` function ("train", "eval", "grads", "step").
+        """The compiled ``kind`` function ("train", "eval", "grads", "step"),
+        from the model's :class:`~theano_rnn.graphs.cache.CompileCache`.
 
         Other backends compile one function for any shape.  Under JAX every
         input gets the static shape of this call's batch (``shape`` = ``x``'s)
         and one function is compiled per shape (a trainer's batches all share
         one); ``_fns[kind]`` is then the one used last.
-
-        Graphs are built with ``floatX`` = the model's dtype, so the Python
-        float constants in them (``1 - alpha``, ``eps``, ...) take that dtype
-        even when the flag has changed since construction (no upcasts).
         """
-        shape = tuple(int(n) for n in shape) if self.static_shapes else None
-        key = kind if shape is None else (kind, shape)
-        if key not in self._fns:
-            builders = {
-                "train": self._build_train,
-                "eval": self._build_eval,
-                "grads": self._build_grads,
-                "step": self._build_step,
-            }
-            with pytensor.config.change_flags(floatX=self.dtype):
-                self._fns[key] = builders[kind](shape)
-        self._fns[kind] = self._fns[key]
-        return self._fns[key]
+        return self._fns.compiled(kind, getattr(self, "_build_" + kind), shape)
 
     # ------------------------------------------------------------------
     @property
@@ -479,3 +469,6 @@ class CharRNN(SharedParams):
             f"CharRNN(vocab_size={self.vocab_size}, cell={self.cell.name!r}, "
             f"hidden_dim={self.hidden_dim}, num_layers={self.num_layers}, mode={self.mode!r})"
         )
+
+
+register_model(CharRNN)
