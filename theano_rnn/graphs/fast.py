@@ -48,7 +48,6 @@ import logging
 from collections import OrderedDict
 
 import numpy as np
-import pytensor
 import pytensor.tensor as pt
 from pytensor.gradient import disconnected_grad
 

@@ -43,7 +43,6 @@ numbers are the same).
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 
 import numpy as np
 import pytensor
@@ -53,6 +52,7 @@ from theano_rnn import optim
 from theano_rnn.cells import get_cell
 from theano_rnn.compat import Param, categorical_crossentropy, function_with_defaults, get_mode, mode_name
 from theano_rnn.models.layout import infer_layout
+from theano_rnn.models.params import SharedParams
 from theano_rnn.graphs.cache import CompileCache
 from theano_rnn.graphs.fast import GRAPHS, FastGraph, bucket_length
 from theano_rnn.graphs.faithful import per_output_cost, scan_forward
@@ -81,7 +81,7 @@ class _Compiled:
         return obj._fns.compiled(self.name, lambda _shape: self.builder(obj))
 
 
-class RecurrentLM:
+class RecurrentLM(SharedParams):
     """A word-level recurrent language model on one sentence at a time.
 
     Parameters are PyTensor shared variables named as in the tutorials and
@@ -104,7 +104,10 @@ class RecurrentLM:
         truncation: ``"scan"`` (Theano's semantics, default) or
             ``"per_output"`` (the NumPy tutorial's); see the module docstring.
         optimizer: ``"sgd"`` (``sgd_step(x, y, learning_rate)``) or
-            ``"rmsprop"`` (``sgd_step(x, y, learning_rate, decay=0.9)``).
+            ``"rmsprop_tutorial"`` = ``"rmsprop"`` (WildML part 4's RMSprop,
+            ``sgd_step(x, y, learning_rate, decay=0.9)``).  ``optimizer`` is
+            then ``"sgd"`` or ``"rmsprop"``, ``algorithm`` the unambiguous name
+            (:data:`theano_rnn.optim.FAMILIES`).
         graph: ``"faithful"`` (the tutorials' graph, default) or ``"fast"``
             (:mod:`theano_rnn.graphs.fast`; same numbers, much faster).
         jax_bucket: with ``mode="JAX"``, sentences are left-padded to a
@@ -150,8 +153,9 @@ class RecurrentLM:
         if truncation not in TRUNCATIONS:
             raise ValueError(f"truncation must be one of {TRUNCATIONS}, got {truncation!r}")
         optimizer = optimizer or self.default_optimizer
-        if optimizer not in ("sgd", "rmsprop"):
-            raise ValueError(f"optimizer must be 'sgd' or 'rmsprop', got {optimizer!r}")
+        #: the update rule, one of :data:`theano_rnn.optim.OPTIMIZERS` (stored in checkpoints)
+        self.algorithm = optim.resolve("word", optimizer)
+        optimizer = optim.display_name("word", optimizer)  # "sgd" or "rmsprop" (the tutorial's)
         gate_activation = gate_activation or self.cell.default_gate or "hard_sigmoid"
         self.cell.gate(gate_activation)  # validates the name
         self.word_dim = word_dim
@@ -166,31 +170,12 @@ class RecurrentLM:
         self.dtype = pytensor.config.floatX
         if params is None:
             params = self.cell.init_params(word_dim, hidden_dim, num_layers, rng, self.input_mode)
-        self.param_names = tuple(
-            self.cell.param_shapes(word_dim, hidden_dim, num_layers, self.input_mode)
-        )
-        missing = [n for n in self.param_names if n not in params]
-        if missing:
-            raise ValueError(f"parameters: missing key {missing[0]!r}")
-        self._shared = OrderedDict()
-        self.check_shapes({n: params[n] for n in self.param_names})
-        for name in self.param_names:
-            value = np.asarray(params[name], dtype=self.dtype)
-            shared = pytensor.shared(value, name=name)
-            self._shared[name] = shared
-            setattr(self, name, shared)
+        shapes = self.cell.param_shapes(word_dim, hidden_dim, num_layers, self.input_mode)
+        self._hold(params, shapes, static=False, attributes=True)
         #: compiled functions, the symbolic graph and the fast graph (dropped by ``resize``)
         self._fns = CompileCache(self.dtype)
-        self._opt_state = OrderedDict()
-        if optimizer == "rmsprop":
-            for name in self.param_names:
-                key = "m" + name
-                shared = pytensor.shared(
-                    np.zeros(self._shared[name].get_value(borrow=True).shape, dtype=self.dtype),
-                    name=key,
-                )
-                self._opt_state[key] = shared
-                setattr(self, key, shared)
+        prefixes = ("m",) if optimizer == "rmsprop" else ()
+        self._opt_state = self._new_optimizer_state(prefixes, static=False, attributes=True)
 
     # ------------------------------------------------------------------
     # configuration, parameters, state
@@ -207,6 +192,7 @@ class RecurrentLM:
             "gate_activation": self.gate_activation,
             "truncation": self.truncation,
             "optimizer": self.optimizer,
+            "algorithm": self.algorithm,
             "input_mode": self.input_mode,
             "dtype": self.dtype,
             "graph": self.graph,
@@ -228,39 +214,19 @@ class RecurrentLM:
             for k in ("num_layers", "gate_activation", "truncation", "optimizer", "input_mode")
             if config.get(k) is not None
         }
+        if "optimizer" not in kwargs and config.get("algorithm"):
+            kwargs["optimizer"] = config["algorithm"]
         kwargs["graph"] = graph or config.get("graph") or "faithful"
         if "bptt_truncate" in config:
             kwargs["bptt_truncate"] = config["bptt_truncate"]
         return cls(config["word_dim"], config["hidden_dim"], mode=mode, params=params, **kwargs)
-
-    @property
-    def params(self):
-        """Ordered dict name -> shared variable, in the tutorial's order."""
-        return OrderedDict(self._shared)
-
-    def get_params(self):
-        """Copies of the parameter values, name -> ndarray."""
-        return OrderedDict((n, s.get_value()) for n, s in self._shared.items())
 
     def check_shapes(self, arrays, source="parameters"):
         """Raise ``ValueError`` naming the first array whose shape does not fit."""
         expected = self.cell.param_shapes(
             self.word_dim, self.hidden_dim, self.num_layers, self.input_mode
         )
-        for name, shape in expected.items():
-            if name not in arrays:
-                raise ValueError(f"{source}: missing key {name!r}")
-            got = tuple(np.shape(arrays[name]))
-            if got != tuple(shape):
-                raise ValueError(
-                    f"{source}: key {name!r} has shape {got}, expected {tuple(shape)}"
-                )
-
-    def set_params(self, arrays):
-        """Set parameter values from ``name -> array`` (shapes are checked)."""
-        self.check_shapes(arrays)
-        for name in self.param_names:
-            self._shared[name].set_value(np.asarray(arrays[name], dtype=self.dtype))
+        self._check_arrays(arrays, expected, source)
 
     def resize(self, arrays):
         """Adopt parameters of a different size: dims are inferred, graphs rebuilt.
@@ -280,26 +246,6 @@ class RecurrentLM:
         self._fns.clear()  # compiled for the old size
         self.__dict__.update(fresh.__dict__)
         return self
-
-    @property
-    def optimizer_state(self):
-        """Ordered dict of the optimizer's shared caches (``mE`` ... for RMSprop)."""
-        return OrderedDict(self._opt_state)
-
-    def get_optimizer_state(self):
-        return OrderedDict((n, s.get_value()) for n, s in self._opt_state.items())
-
-    def set_optimizer_state(self, arrays):
-        for name, shared in self._opt_state.items():
-            if name not in arrays:
-                raise ValueError(f"optimizer state: missing key {name!r}")
-            value = np.asarray(arrays[name], dtype=self.dtype)
-            if value.shape != shared.get_value(borrow=True).shape:
-                raise ValueError(
-                    f"optimizer state: key {name!r} has shape {value.shape}, "
-                    f"expected {shared.get_value(borrow=True).shape}"
-                )
-            shared.set_value(value)
 
     # ------------------------------------------------------------------
     # graphs
