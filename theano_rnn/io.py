@@ -34,12 +34,11 @@ from pathlib import Path
 import numpy as np
 
 from theano_rnn.cells import get_cell
+from theano_rnn.errors import CheckpointError
+from theano_rnn.models.catalog import build_model
 from theano_rnn.models.layout import infer_layout
 from theano_rnn.models.word import model_from_config
-from theano_rnn.errors import CheckpointError
 from theano_rnn.runtime import files
-from theano_rnn.models.bidir import model_from_config as stack_from_config
-from theano_rnn.models.char import CharRNN
 
 __all__ = [
     "FORMAT_VERSION",
@@ -58,10 +57,6 @@ META_KEY = "__meta__"
 VOCAB_KEY = "__vocab__"
 OPT_PREFIX = "optimizer/"
 EXTRA_PREFIX = "extra/"
-
-# checkpoints of theano_rnn.models.bidir (cloze and sequence classification models)
-_STACK_CLASSES = ("ClozeModel", "SequenceClassifier")
-
 
 @dataclass
 class Checkpoint:
@@ -187,7 +182,9 @@ def load(path, *, mode=None, cell=None, model_class=None, **overrides):
         cell: expected cell (``"rnn"``/``"gru"``/``"lstm"``); a mismatch
             raises :class:`CheckpointError`.  For tutorial files it also
             resolves layouts that fit both a GRU and an LSTM.
-        model_class: build this class instead of the one recorded.
+        model_class: build this class (``model_class.from_config``) instead
+            of the one recorded; by default the class recorded in the file is
+            looked up in :mod:`theano_rnn.models.registry`.
         overrides: model keyword arguments to override (e.g.
             ``bptt_truncate``) when rebuilding.
     Returns a :class:`Checkpoint` with ``.model``, ``.index_to_word``,
@@ -207,7 +204,6 @@ def load(path, *, mode=None, cell=None, model_class=None, **overrides):
         k: v for k, v in arrays.items() if not k.startswith(("__", OPT_PREFIX, EXTRA_PREFIX))
     }
     shapes = {k: v.shape for k, v in params.items()}
-    stack_model = meta is not None and config.get("class") in _STACK_CLASSES
     if meta is not None:
         recorded = config.get("cell")
         if cell is not None and get_cell(cell).name != recorded:
@@ -215,11 +211,6 @@ def load(path, *, mode=None, cell=None, model_class=None, **overrides):
                 f"checkpoint {path} holds a {str(recorded).upper()}, not a "
                 f"{get_cell(cell).name.upper()}"
             )
-        try:
-            if not stack_model:  # the bidirectional stacks' layout is checked by the model
-                infer_layout(shapes, recorded)
-        except CheckpointError as exc:
-            raise CheckpointError(f"checkpoint {path}: {exc}") from None
     else:
         try:
             cell_name, C, H, L = infer_layout(shapes, cell)
@@ -232,34 +223,20 @@ def load(path, *, mode=None, cell=None, model_class=None, **overrides):
             "num_layers": L,
             "input_mode": get_cell(cell_name).input_mode_of(shapes),
         }
-        # no bptt_truncate: the model class's default applies (RNNTheano's 4)
+        # a word-level model of the inferred cell; no bptt_truncate: the model
+        # class's default applies (RNNTheano's 4)
         log.info(
             "%s: tutorial layout without metadata: %s, word_dim=%d, hidden_dim=%d, layers=%d",
             path, cell_name.upper(), C, H, L,
         )
     config.update(overrides)
-    if config.get("class") == "CharRNN" and model_class is None:
-        model_class = CharRNN
-    if stack_model and model_class is None:
-        build = lambda: stack_from_config(config, params=params, mode=mode)  # noqa: E731
-    elif model_class is not None and hasattr(model_class, "from_config"):
-        build = lambda: model_class.from_config(config, params=params, mode=mode)  # noqa: E731
-    elif model_class is not None:
-        kwargs = {
-            k: config[k]
-            for k in ("num_layers", "gate_activation", "truncation", "optimizer", "input_mode",
-                      "graph")
-            if config.get(k) is not None
-        }
-        if "bptt_truncate" in config:  # else the class's default
-            kwargs["bptt_truncate"] = config["bptt_truncate"]
-        build = lambda: model_class(  # noqa: E731
-            config["word_dim"], config["hidden_dim"], mode=mode, params=params, **kwargs,
-        )
-    else:
-        build = lambda: model_from_config(config, params=params, mode=mode)  # noqa: E731
-    try:
-        model = build()
+    try:  # each model checks its parameters' layout (word and char models: infer_layout)
+        if model_class is not None:
+            model = model_class.from_config(config, params=params, mode=mode)
+        elif meta is None:  # a tutorial layout
+            model = model_from_config(config, params=params, mode=mode)
+        else:  # the class recorded in the file, from the registry
+            model = build_model(config, params=params, mode=mode)
     except ValueError as exc:
         raise CheckpointError(f"checkpoint {path}: {exc}") from None
     opt = {k[len(OPT_PREFIX):]: v for k, v in arrays.items() if k.startswith(OPT_PREFIX)}

@@ -25,6 +25,11 @@ __all__ = [
     "rmsprop_graves",
     "clip_elementwise",
     "OPTIMIZERS",
+    "FAMILIES",
+    "resolve",
+    "display_name",
+    "choices",
+    "name_type",
     "check_decay",
 ]
 
@@ -162,7 +167,72 @@ def clip_elementwise(grads, limit):
     return [pt.clip(g, -limit, limit) for g in grads]
 
 
-OPTIMIZERS = ("sgd", "rmsprop", "rmsprop_torch", "adam")
+#: the algorithms, one per name (the functions above)
+OPTIMIZERS = ("sgd", "rmsprop_tutorial", "rmsprop_torch", "rmsprop_graves", "adam", "adadelta")
+
+#: the one table of optimizer names: model family -> the algorithms its models
+#: run (in the order the commands list them) and the one its tutorial calls
+#: "rmsprop".  ``word``: RNNTheano/GRUTheano/LSTMTheano (WildML part 4's RMSprop);
+#: ``char``: CharRNN (char-rnn's Torch optim.rmsprop); ``stack``: the cloze and
+#: classification models (the Theano LSTM tutorial's Graves RMSprop).
+FAMILIES = {
+    "word": (("sgd", "rmsprop_tutorial"), "rmsprop_tutorial"),
+    "char": (("rmsprop_torch", "adam"), "rmsprop_torch"),
+    "stack": (("adam", "sgd", "adadelta", "rmsprop_graves", "rmsprop_tutorial"), "rmsprop_graves"),
+}
+
+ALIAS = "rmsprop"
+
+
+def _family(family):
+    try:
+        return FAMILIES[family]
+    except KeyError:
+        raise ValueError(f"unknown model family {family!r}; one of {', '.join(FAMILIES)}") from None
+
+
+def resolve(family, name):
+    """The algorithm (a name in :data:`OPTIMIZERS`) that ``name`` means for ``family``'s models.
+
+    ``"rmsprop"`` is the family's tutorial's RMSprop; any other accepted name is
+    an algorithm's own.  An algorithm the family does not run raises ``ValueError``.
+    """
+    algorithms, rmsprop = _family(family)
+    algorithm = rmsprop if name == ALIAS else name
+    if algorithm not in algorithms:
+        raise ValueError(f"unknown optimizer {name!r}; choose one of {', '.join(choices(family))}")
+    return algorithm
+
+
+def display_name(family, name):
+    """The name ``family``'s models and commands use for ``name``: ``"rmsprop"``
+    for their tutorial's RMSprop (under either name), else the algorithm's."""
+    algorithm = resolve(family, name)
+    return ALIAS if algorithm == _family(family)[1] else algorithm
+
+
+def choices(family, algorithms=None):
+    """Every name ``family`` accepts (of ``algorithms``, default all it runs), in
+    order, ``"rmsprop"`` just before its algorithm's own name: a command's
+    ``--optimizer`` choices."""
+    runs, rmsprop = _family(family)
+    names = []
+    for algorithm in (runs if algorithms is None else algorithms):
+        resolve(family, algorithm)  # validates
+        names.extend((ALIAS, algorithm) if algorithm == rmsprop else (algorithm,))
+    return tuple(names)
+
+
+def name_type(family):
+    """An argparse ``type`` mapping every accepted name to :func:`display_name`
+    (so ``--optimizer rmsprop_graves`` and ``--optimizer rmsprop`` are one choice)."""
+    def convert(name):
+        try:
+            return display_name(family, name)
+        except ValueError:
+            return name  # argparse's choices check reports it
+    convert.__name__ = "optimizer"
+    return convert
 
 
 def check_decay(decay):

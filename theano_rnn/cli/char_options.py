@@ -13,7 +13,7 @@ import os
 
 import numpy as np
 
-from theano_rnn import __version__, io
+from theano_rnn import __version__, io, optim
 from theano_rnn.cells import cell_names
 from theano_rnn.data import corpora
 from theano_rnn.cli.util import add_common_options, command_parser
@@ -177,8 +177,8 @@ def add_commands(subparsers):
                    help="fraction of the batches for training (default 0.95)")
     t.add_argument("--val-frac", type=_FRACTION, default=None, metavar="F",
                    help="fraction for validation (default 0.05; the rest is the test split)")
-    t.add_argument("--optimizer", choices=("rmsprop", "adam"), default=None,
-                   help="rmsprop (Torch's, default) or adam")
+    t.add_argument("--optimizer", choices=optim.choices("char"), type=optim.name_type("char"),
+                   default=None, help="rmsprop = rmsprop_torch (Torch's, default) or adam")
     t.add_argument("--learning-rate", type=_POS_FLOAT, default=None, metavar="LR",
                    help="learning rate (default 2e-3; 1e-2 without --corpus); with --init-from "
                         "it replaces the checkpoint's current (decayed) rate")

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from theano_rnn import __version__, io
+from theano_rnn import __version__, io, optim
 from theano_rnn.cells import cell_names
 from theano_rnn.data import seq as seqdata
 from theano_rnn.cli.util import StopFlag, add_common_options, command_parser
@@ -160,8 +160,9 @@ def add_commands(subparsers):
                    default=None,
                    metavar="C", help="weight decay on the classifier weights (default 0)")
     o = t.add_argument_group("training")
-    o.add_argument("--optimizer", choices=("adadelta", "sgd", "rmsprop"), default=None,
-                   help="adadelta (default), sgd, or rmsprop (Graves', as the tutorial)")
+    o.add_argument("--optimizer", choices=optim.choices("stack", ("adadelta", "sgd", "rmsprop_graves")),
+                   type=optim.name_type("stack"), default=None, help="adadelta (default), sgd, or "
+                   "rmsprop = rmsprop_graves (Graves', as the tutorial)")
     o.add_argument("--learning-rate", type=_float_in(0, None, what="--learning-rate"),
                    default=None, metavar="LR",
                    help="learning rate of sgd and rmsprop (default 1e-4; adadelta has none)")

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from theano_rnn import __version__, io
+from theano_rnn import __version__, io, optim
 from theano_rnn.cells import cell_names
 from theano_rnn.data import seq as seqdata
 from theano_rnn.cli.util import StopFlag, add_common_options, command_parser
@@ -52,7 +52,7 @@ __all__ = ["COMMANDS", "TRAIN_DEFAULTS", "DEFAULT_LEARNING_RATES", "add_commands
 
 PROG = "theano-rnn"
 COMMANDS = ("train-cloze", "cloze")
-OPTIMIZERS = ("adam", "sgd", "adadelta", "rmsprop", "rmsprop_tutorial")
+OPTIMIZERS = optim.choices("stack")  # "rmsprop" = rmsprop_graves
 
 log = logging.getLogger("theano_rnn.cli.cloze")
 
@@ -155,10 +155,10 @@ def add_commands(subparsers):
                    help="stacked (bidirectional) layers (default 1)")
     t.add_argument("--directions", type=int, choices=(1, 2), default=None,
                    help="2: bidirectional (default); 1: forward-only baseline")
-    t.add_argument("--optimizer", choices=OPTIMIZERS, default=None,
+    t.add_argument("--optimizer", choices=OPTIMIZERS, type=optim.name_type("stack"), default=None,
                    help="adam (default), sgd, adadelta (the LSTM tutorial's, no learning rate), "
-                        "rmsprop (the LSTM tutorial's Graves RMSprop) or rmsprop_tutorial "
-                        "(WildML part 4)")
+                        "rmsprop = rmsprop_graves (the LSTM tutorial's Graves RMSprop) or "
+                        "rmsprop_tutorial (WildML part 4)")
     t.add_argument("--learning-rate", type=_positive_float, default=None, metavar="LR",
                    help="learning rate (default: adam 1e-2, sgd 0.5, rmsprop 1e-4, "
                         "rmsprop_tutorial 1e-3; ignored by adadelta)")

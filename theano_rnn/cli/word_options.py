@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from theano_rnn import __version__, io
+from theano_rnn import __version__, io, optim
 from theano_rnn.cli import char as charcli
 from theano_rnn.cli import classify as classifycli
 from theano_rnn.cli import cloze as clozecli
@@ -41,7 +41,7 @@ PROG = "theano-rnn"
 
 SCHEMES = ("part2", "part4")
 GATES = ("hard_sigmoid", "sigmoid")
-OPTIMIZERS = ("sgd", "rmsprop")
+OPTIMIZERS = optim.choices("word")  # "rmsprop" = rmsprop_tutorial
 
 #: option dest -> (environment variable, tutorial script that read it)
 ENV_DEFAULTS = {
@@ -232,9 +232,9 @@ def add_commands(sub):
     _add_corpus(t, train=True)
     _add_model(t, {"hidden_help": "hidden size H (default $HIDDEN_DIM, else rnn 80 / gru, lstm "
                                   "128 with --corpus, 50 on the embedded corpus)"})
-    t.add_argument("--optimizer", choices=OPTIMIZERS, default=None,
-                   help="sgd (part 2) or rmsprop (part 4); default sgd for rnn unless --decay "
-                        "is given, rmsprop for gru/lstm")
+    t.add_argument("--optimizer", choices=OPTIMIZERS, type=optim.name_type("word"), default=None,
+                   help="sgd (part 2) or rmsprop = rmsprop_tutorial (part 4); default sgd for rnn "
+                        "unless --decay is given, rmsprop for gru/lstm")
     t.add_argument("--learning-rate", type=_positive_float, metavar="LR", default=None,
                    help="default $LEARNING_RATE, else 0.005 (sgd) / 0.001 (rmsprop) with "
                         "--corpus, 0.01 / 0.005 on the embedded corpus")

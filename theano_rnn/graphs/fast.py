@@ -48,12 +48,12 @@ import logging
 from collections import OrderedDict
 
 import numpy as np
-import pytensor
 import pytensor.tensor as pt
 from pytensor.gradient import disconnected_grad
 
 from theano_rnn.compat import scan
 from theano_rnn.graphs import backprop, sentence
+from theano_rnn.graphs.cache import CompileCache
 from theano_rnn.graphs.ops import SoftmaxXent, gather_rows, log_normaliser, xent_grad
 from theano_rnn.graphs.padding import (
     LOSS_CHUNK_ELEMENTS, bucket_length, pad_batch, sentence_batches, unique_columns,
@@ -99,7 +99,7 @@ class FastGraph:
         self.numpy_xent = model.mode in ("C", "PY")
         #: compile per input shape (JAX needs static shapes)
         self.static_shapes = model.mode == "JAX"
-        self._fns = {}
+        self._fns = CompileCache(model.dtype, self.static_shapes)
         self._static_vars = {}
 
     # ------------------------------------------------------------------
@@ -363,27 +363,17 @@ class FastGraph:
         With static shapes (JAX) one function is compiled per block shape
         (and RMSprop column count).
         """
-        if kind in self._fns:
-            return self._fns[kind]
         if not self.static_shapes:
-            self._fns[kind] = self._compile(kind)
-            return self._fns[kind]
-        compiled = {}
+            return self._fns.compiled(kind, lambda _shape: self._compile_now(kind, (None, None), None))
 
         def by_shape(*args):
-            shape = (np.shape(args[0]), len(args[-2]) if kind == "rmsprop" else None)
-            if shape not in compiled:
-                log.debug("fast graph: compiling %s for shape %s", kind, shape)
-                compiled[shape] = self._compile(kind, *shape)
-            return compiled[shape](*args)
+            shape, columns = np.shape(args[0]), len(args[-2]) if kind == "rmsprop" else None
+            return self._fns.compiled(
+                f"{kind}/shape", lambda _key: self._compile_now(kind, shape, columns),
+                (shape, columns),
+            )(*args)
 
-        self._fns[kind] = by_shape
-        return by_shape
-
-    def _compile(self, kind, shape=(None, None), columns=None):
-        # built under the model's float type, whatever floatX is now
-        with pytensor.config.change_flags(floatX=self.model.dtype):
-            return self._compile_now(kind, shape, columns)
+        return self._fns.compiled(kind, lambda _shape: by_shape)
 
     def _compile_now(self, kind, shape, columns):
         model = self.model

@@ -47,8 +47,10 @@ from theano_rnn.cells import get_cell
 from theano_rnn.graphs.stack import (
     bidirectional_stack, check_dims, init_stack_params, stack_param_shapes,
 )
-from theano_rnn.models.char import SharedParams
 from theano_rnn.compat import get_mode, mode_name
+from theano_rnn.graphs.cache import CompileCache
+from theano_rnn.models.params import SharedParams
+from theano_rnn.models.registry import register_model
 
 __all__ = [
     "stack_param_shapes",
@@ -63,12 +65,14 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: optimizer name -> prefixes of its per-parameter state (plus a scalar "t" for adam)
+#: algorithm (:data:`theano_rnn.optim.OPTIMIZERS`) -> prefixes of its per-parameter
+#: state (plus a scalar "t" for adam); "rmsprop" here is the LSTM tutorial's
+#: (Graves') RMSprop, "rmsprop_tutorial" WildML part 4's with its decay 0.9
 OPTIMIZER_STATE = {
     "sgd": (),
     "adadelta": ("rg2", "ru2"),
-    "rmsprop": ("rg", "rgg", "ud"),  # the LSTM tutorial's (Graves') RMSprop
-    "rmsprop_tutorial": ("m",),  # WildML part 4's, with its decay 0.9
+    "rmsprop_graves": ("rg", "rgg", "ud"),
+    "rmsprop_tutorial": ("m",),
     "adam": ("m", "v"),
 }
 
@@ -101,36 +105,24 @@ class BiStackModel(SharedParams):
         if self.cell.uses_gates:
             self.cell.gate(self.gate_activation)  # validates the name
         self.init = init or self.default_init
-        self.optimizer = optimizer or self.default_optimizer
-        if self.optimizer not in OPTIMIZER_STATE:
-            raise ValueError(
-                f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZER_STATE)}"
-            )
+        #: the update rule, one of :data:`theano_rnn.optim.OPTIMIZERS` (stored in checkpoints)
+        self.algorithm = optim.resolve("stack", optimizer or self.default_optimizer)
+        self.optimizer = optim.display_name("stack", self.algorithm)  # Graves' is "rmsprop"
         self.seed = seed
         self.mode = mode_name(mode)
         self._mode = get_mode(mode)
         self.dtype = pytensor.config.floatX
         shapes = stack_param_shapes(self.cell, vocab_size, embed_dim, hidden_dim, num_layers,
                                     directions, num_outputs)
-        self.param_names = tuple(shapes)
         if params is None:
             params = init_stack_params(
                 self.cell, vocab_size, embed_dim, hidden_dim, num_layers, directions, num_outputs,
                 rng=rng if rng is not None else np.random.RandomState(seed), init=self.init,
             )
-        for name, shape in shapes.items():
-            if name not in params:
-                raise ValueError(f"parameters: missing key {name!r}")
-            if tuple(np.shape(params[name])) != tuple(shape):
-                raise ValueError(
-                    f"parameters: key {name!r} has shape {tuple(np.shape(params[name]))}, "
-                    f"expected {tuple(shape)}"
-                )
-        self._shared = OrderedDict(
-            (n, self._new_shared(np.asarray(params[n], dtype=self.dtype), n)) for n in self.param_names
-        )
-        self._opt_state = self._make_optimizer_state()
-        self._fns = {}
+        self._hold(params, shapes)
+        self._opt_state = self._new_optimizer_state(OPTIMIZER_STATE[self.algorithm],
+                                                    counter=self.algorithm == "adam")
+        self._fns = CompileCache(self.dtype, self.static_shapes)
 
     # -- bookkeeping (parameters, optimizer state, word_dim: SharedParams) -----
     #: under JAX (static shapes) batches are padded in time to a multiple of this
@@ -166,6 +158,7 @@ class BiStackModel(SharedParams):
             "gate_activation": self.gate_activation,
             "init": self.init,
             "optimizer": self.optimizer,
+            "algorithm": self.algorithm,
             "seed": self.seed,
             "dtype": self.dtype,
         }
@@ -183,31 +176,22 @@ class BiStackModel(SharedParams):
             embed_dim=config["embed_dim"], hidden_dim=config["hidden_dim"],
             num_layers=config["num_layers"], directions=config["directions"],
             gate_activation=config.get("gate_activation"), init=config.get("init"),
-            optimizer=config.get("optimizer"), seed=config.get("seed", 1234), mode=mode,
+            optimizer=config.get("optimizer") or config.get("algorithm"),
+            seed=config.get("seed", 1234), mode=mode,
             params=params, **head_kwargs,
         )
-
-    def _make_optimizer_state(self):
-        state = OrderedDict()
-        if self.optimizer == "adam":
-            state["t"] = pytensor.shared(np.asarray(0.0, dtype=self.dtype), name="t")
-        for prefix in OPTIMIZER_STATE[self.optimizer]:
-            for n, s in self._shared.items():
-                zeros = np.zeros(s.get_value(borrow=True).shape, dtype=self.dtype)
-                state[prefix + n] = self._new_shared(zeros, prefix + n)
-        return state
 
     def _updates(self, loss, lr):
         params = list(self._shared.values())
         grads = pytensor.grad(loss, params)
         st = self._opt_state
-        if self.optimizer == "sgd":
+        if self.algorithm == "sgd":
             updates, _ = optim.sgd(params, grads, lr)
-        elif self.optimizer == "adadelta":
+        elif self.algorithm == "adadelta":
             updates, _ = optim.adadelta(params, grads, state=st)
-        elif self.optimizer == "rmsprop":
+        elif self.algorithm == "rmsprop_graves":
             updates, _ = optim.rmsprop_graves(params, grads, learning_rate=lr, state=st)
-        elif self.optimizer == "rmsprop_tutorial":
+        elif self.algorithm == "rmsprop_tutorial":
             updates, _ = optim.rmsprop_tutorial(params, grads, lr, 0.9, state=st)
         else:
             updates, _ = optim.adam(params, grads, lr, state=st)
@@ -225,12 +209,8 @@ class BiStackModel(SharedParams):
                                    self.gate_activation)
 
     def _compiled(self, kind, shape):
-        shape = tuple(int(n) for n in shape) if self.static_shapes else None
-        key = kind if shape is None else (kind, shape)
-        if key not in self._fns:
-            with pytensor.config.change_flags(floatX=self.dtype):
-                self._fns[key] = getattr(self, "_build_" + kind)(shape)
-        return self._fns[key]
+        """``kind`` from the model's :class:`~theano_rnn.graphs.cache.CompileCache` (per shape under JAX)."""
+        return self._fns.compiled(kind, getattr(self, "_build_" + kind), shape)
 
     def _fn(self, inputs, outputs, updates=None, name=None):
         # adadelta ignores the learning rate input (the tutorial's lrate): allow it unused
@@ -469,6 +449,8 @@ class SequenceClassifier(BiStackModel):
 
 
 _CLASSES = {"ClozeModel": ClozeModel, "SequenceClassifier": SequenceClassifier}
+for _cls in _CLASSES.values():
+    register_model(_cls)
 
 
 def model_from_config(config, params=None, mode=None):

@@ -33,8 +33,12 @@ import pytensor.tensor as pt
 from theano_rnn import optim
 from theano_rnn.cells import get_cell, matvec
 from theano_rnn.compat import get_mode, mode_name, scan
+from theano_rnn.graphs.cache import CompileCache
+from theano_rnn.models.layout import infer_layout
+from theano_rnn.models.params import SharedParams
+from theano_rnn.models.registry import register_model
 
-__all__ = ["CharRNN", "CHAR_RNN_DEFAULTS"]
+__all__ = ["CharRNN", "CHAR_RNN_DEFAULTS", "SharedParams"]
 
 log = logging.getLogger(__name__)
 
@@ -52,62 +56,6 @@ CHAR_RNN_DEFAULTS = dict(
 )
 
 
-class SharedParams:
-    """Parameters and optimizer state held in shared variables (a mixin of the models
-    here and of :class:`theano_rnn.models.bidir.BiStackModel`).
-
-    The model sets ``vocab_size``, ``mode``, ``dtype``, ``_shared`` (name ->
-    shared parameter, in ``param_names`` order) and ``_opt_state`` (name ->
-    shared optimizer cache).
-    """
-
-    @property
-    def word_dim(self):  # for io.save's vocabulary check
-        return self.vocab_size
-
-    @property
-    def static_shapes(self):
-        """Whether functions are compiled per input shape (JAX needs static shapes)."""
-        return self.mode == "JAX"
-
-    def _new_shared(self, value, name):
-        """A shared variable; under JAX with its static shape, so that every
-        shape in the graph is a constant (JAX cannot trace data-dependent
-        shapes).  Shapes never change: ``set_params`` checks them."""
-        if self.static_shapes:
-            return pytensor.shared(value, name=name, shape=value.shape)
-        return pytensor.shared(value, name=name)
-
-    def num_params(self):
-        return int(sum(s.get_value(borrow=True).size for s in self._shared.values()))
-
-    @property
-    def params(self):
-        return OrderedDict(self._shared)
-
-    def get_params(self):
-        return OrderedDict((n, s.get_value()) for n, s in self._shared.items())
-
-    def set_params(self, arrays):
-        for n, s in self._shared.items():
-            value = np.asarray(arrays[n], dtype=self.dtype)
-            if value.shape != s.get_value(borrow=True).shape:
-                raise ValueError(f"parameters: key {n!r} has shape {value.shape}")
-            s.set_value(value)
-
-    def get_optimizer_state(self):
-        return OrderedDict((n, s.get_value()) for n, s in self._opt_state.items())
-
-    def set_optimizer_state(self, arrays):
-        for n, s in self._opt_state.items():
-            if n not in arrays:
-                raise ValueError(f"optimizer state: missing key {n!r}")
-            value = np.asarray(arrays[n], dtype=self.dtype)
-            if value.shape != s.get_value(borrow=True).shape:
-                raise ValueError(f"optimizer state: key {n!r} has shape {value.shape}")
-            s.set_value(value)
-
-
 class CharRNN(SharedParams):
     """A multi-layer character-level language model over ``(time, batch)``.
 
@@ -123,7 +71,9 @@ class CharRNN(SharedParams):
             trainer's generator, so runs repeat exactly.
         gate_activation: ``"sigmoid"`` (default for char models) or
             ``"hard_sigmoid"``.
-        optimizer: ``"rmsprop"`` (Torch's) or ``"adam"``.
+        optimizer: ``"rmsprop_torch"`` = ``"rmsprop"`` (Torch's
+            ``optim.rmsprop``, char-rnn's) or ``"adam"``; ``optimizer`` is then
+            ``"rmsprop"`` or ``"adam"``, ``algorithm`` the unambiguous name.
         decay_rate: RMSprop's alpha.
         grad_clip: element-wise gradient clip (0 disables).
         seed / rng: initial weights, drawn uniform in ``[-init_scale, init_scale]``.
@@ -164,8 +114,9 @@ class CharRNN(SharedParams):
             )
         if not 0.0 <= float(dropout) < 1.0:
             raise ValueError(f"dropout must lie in [0, 1), got {dropout}")
-        if optimizer not in ("rmsprop", "adam"):
-            raise ValueError(f"optimizer must be 'rmsprop' or 'adam', got {optimizer!r}")
+        #: the update rule, one of :data:`theano_rnn.optim.OPTIMIZERS` (stored in checkpoints)
+        self.algorithm = optim.resolve("char", optimizer)
+        optimizer = optim.display_name("char", optimizer)  # "rmsprop" (Torch's) or "adam"
         if not 0.0 < float(decay_rate) < 1.0:
             raise ValueError(f"decay_rate must lie in (0, 1), got {decay_rate}")
         # a cell with one input mode (the RNN: one-hot) takes it whatever is asked
@@ -187,24 +138,13 @@ class CharRNN(SharedParams):
         self._mode = get_mode(mode)
         self.dtype = pytensor.config.floatX
         shapes = self.cell.param_shapes(vocab_size, hidden_dim, num_layers, self.input_mode)
-        self.param_names = tuple(shapes)
         if params is None:
             params = self.init_params(rng if rng is not None else np.random.RandomState(seed))
-        missing = [n for n in self.param_names if n not in params]
-        if missing:
-            raise ValueError(f"parameters: missing key {missing[0]!r}")
-        for name, shape in shapes.items():
-            if tuple(np.shape(params[name])) != tuple(shape):
-                raise ValueError(
-                    f"parameters: key {name!r} has shape {tuple(np.shape(params[name]))}, "
-                    f"expected {tuple(shape)}"
-                )
-        self._shared = OrderedDict(
-            (n, self._new_shared(np.asarray(params[n], dtype=self.dtype), n))
-            for n in self.param_names
-        )
-        self._opt_state = self._make_optimizer_state()
-        self._fns = {}
+        self._hold(params, shapes)
+        adam = optimizer == "adam"
+        self._opt_state = self._new_optimizer_state(("m", "v") if adam else ("m",), counter=adam,
+                                                    by_param=True)
+        self._fns = CompileCache(self.dtype, self.static_shapes)
 
     # ------------------------------------------------------------------
     def init_params(self, rng):
@@ -229,6 +169,7 @@ class CharRNN(SharedParams):
             "dropout": self.dropout,
             "gate_activation": self.gate_activation,
             "optimizer": self.optimizer,
+            "algorithm": self.algorithm,
             "decay_rate": self.decay_rate,
             "grad_clip": self.grad_clip,
             "init_scale": self.init_scale,
@@ -239,6 +180,8 @@ class CharRNN(SharedParams):
 
     @classmethod
     def from_config(cls, config, params=None, mode=None):
+        if params is not None:  # the arrays must be in the config's cell's layout
+            infer_layout({k: np.shape(v) for k, v in params.items()}, config.get("cell"))
         return cls(
             config["word_dim"],
             cell=config["cell"],
@@ -247,7 +190,7 @@ class CharRNN(SharedParams):
             input_mode=config.get("input_mode", "onehot"),
             dropout=config.get("dropout", 0.0),
             gate_activation=config.get("gate_activation"),
-            optimizer=config.get("optimizer", "rmsprop"),
+            optimizer=config.get("optimizer") or config.get("algorithm") or "rmsprop",
             decay_rate=config.get("decay_rate", 0.95),
             grad_clip=config.get("grad_clip", 5.0),
             init_scale=config.get("init_scale", 0.08),
@@ -257,44 +200,16 @@ class CharRNN(SharedParams):
             fused_gates=config.get("fused_gates", False),
         )
 
-    def _make_optimizer_state(self):
-        """The optimizer's shared caches, created eagerly so checkpoints can
-        restore them without compiling the training function."""
-        state = OrderedDict()
-        if self.optimizer == "adam":
-            state["t"] = pytensor.shared(np.asarray(0.0, dtype=self.dtype), name="t")
-        for n, s in self._shared.items():
-            zeros = np.zeros(s.get_value(borrow=True).shape, dtype=self.dtype)
-            state["m" + n] = self._new_shared(zeros, "m" + n)
-            if self.optimizer == "adam":
-                state["v" + n] = self._new_shared(zeros.copy(), "v" + n)
-        return state
-
     def _compiled(self, kind, shape):
-        """The compiled ``kind`` function ("train", "eval", "grads", "step").
+        """The compiled ``kind`` function ("train", "eval", "grads", "step"),
+        from the model's :class:`~theano_rnn.graphs.cache.CompileCache`.
 
         Other backends compile one function for any shape.  Under JAX every
         input gets the static shape of this call's batch (``shape`` = ``x``'s)
         and one function is compiled per shape (a trainer's batches all share
         one); ``_fns[kind]`` is then the one used last.
-
-        Graphs are built with ``floatX`` = the model's dtype, so the Python
-        float constants in them (``1 - alpha``, ``eps``, ...) take that dtype
-        even when the flag has changed since construction (no upcasts).
         """
-        shape = tuple(int(n) for n in shape) if self.static_shapes else None
-        key = kind if shape is None else (kind, shape)
-        if key not in self._fns:
-            builders = {
-                "train": self._build_train,
-                "eval": self._build_eval,
-                "grads": self._build_grads,
-                "step": self._build_step,
-            }
-            with pytensor.config.change_flags(floatX=self.dtype):
-                self._fns[key] = builders[kind](shape)
-        self._fns[kind] = self._fns[key]
-        return self._fns[key]
+        return self._fns.compiled(kind, getattr(self, "_build_" + kind), shape)
 
     # ------------------------------------------------------------------
     @property
@@ -394,7 +309,7 @@ class CharRNN(SharedParams):
         loss = self._mean_nll(logits, y)
         params = list(self._shared.values())
         grads = optim.clip_elementwise(pytensor.grad(loss, params), self.grad_clip)
-        if self.optimizer == "rmsprop":
+        if self.algorithm == "rmsprop_torch":
             updates, _ = optim.rmsprop_torch(
                 params, grads, lr, alpha=self.decay_rate, state=self._opt_state
             )
@@ -479,3 +394,6 @@ class CharRNN(SharedParams):
             f"CharRNN(vocab_size={self.vocab_size}, cell={self.cell.name!r}, "
             f"hidden_dim={self.hidden_dim}, num_layers={self.num_layers}, mode={self.mode!r})"
         )
+
+
+register_model(CharRNN)
