@@ -8,9 +8,18 @@ fixtures train on corpora too), so no test reads or writes the user's
 
 import pytest
 
+from tests.shared_data import shared_data_dir
+
 
 @pytest.fixture(autouse=True, scope="session")
 def _corpus_cache_dir(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("THEANO_RNN_CACHE_DIR", str(tmp_path_factory.mktemp("theano_rnn_cache")))
         yield
+
+
+@pytest.fixture(scope="session")
+def shared_data():
+    """The shared data folder (``$THEANO_RNN_SHARED_DATA``, default ``../shared/data``
+    beside the repository); it may be absent, so tests check what they need."""
+    return shared_data_dir()

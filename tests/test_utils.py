@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,10 +11,9 @@ from theano_rnn import GRUTheano, LSTMTheano, RNNTheano, gru_utils, utils
 from theano_rnn.data.words import MASK_TOKEN, SENTENCE_END, SENTENCE_START, UNKNOWN_TOKEN
 from theano_rnn.errors import CheckpointError
 
-SHARED = Path(
-    os.environ.get("THEANO_RNN_SHARED_DATA")
-    or Path(__file__).resolve().parents[2] / "shared" / "data"
-)
+from tests.shared_data import shared_data_dir
+
+SHARED = shared_data_dir()
 REDDIT = SHARED / "reddit" / "reddit-comments-2015-08.first212.csv"
 NLTK_DATA = SHARED / "nltk_data"
 
