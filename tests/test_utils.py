@@ -113,9 +113,10 @@ def test_part2_loader_refuses_a_gru_file(tmp_path):
 
 # ------------------------------------------------------------------- part 4
 @pytest.fixture(scope="module")
-def trained_gru():
-    """A tiny GRU after a few RMSprop steps (non-zero caches)."""
-    model = GRUTheano(10, 4, rng=np.random.RandomState(0))
+def trained_gru(shared_model):
+    """A tiny GRU after a few RMSprop steps (non-zero caches); its compiled step
+    is the session's (test_io.py's round trip builds the same model)."""
+    model = shared_model(GRUTheano, 10, 4, seed=0)
     rng = np.random.RandomState(1)
     X = [rng.randint(0, 10, size=n).astype(np.int32) for n in (3, 5, 4)]
     Y = [rng.randint(0, 10, size=len(x)).astype(np.int32) for x in X]
