@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,10 +11,9 @@ from theano_rnn import GRUTheano, LSTMTheano, RNNTheano, gru_utils, utils
 from theano_rnn.data.words import MASK_TOKEN, SENTENCE_END, SENTENCE_START, UNKNOWN_TOKEN
 from theano_rnn.errors import CheckpointError
 
-SHARED = Path(
-    os.environ.get("THEANO_RNN_SHARED_DATA")
-    or Path(__file__).resolve().parents[2] / "shared" / "data"
-)
+from tests.shared_data import shared_data_dir
+
+SHARED = shared_data_dir()
 REDDIT = SHARED / "reddit" / "reddit-comments-2015-08.first212.csv"
 NLTK_DATA = SHARED / "nltk_data"
 
@@ -116,9 +113,10 @@ def test_part2_loader_refuses_a_gru_file(tmp_path):
 
 # ------------------------------------------------------------------- part 4
 @pytest.fixture(scope="module")
-def trained_gru():
-    """A tiny GRU after a few RMSprop steps (non-zero caches)."""
-    model = GRUTheano(10, 4, rng=np.random.RandomState(0))
+def trained_gru(shared_model):
+    """A tiny GRU after a few RMSprop steps (non-zero caches); its compiled step
+    is the session's (test_io.py's round trip builds the same model)."""
+    model = shared_model(GRUTheano, 10, 4, seed=0)
     rng = np.random.RandomState(1)
     X = [rng.randint(0, 10, size=n).astype(np.int32) for n in (3, 5, 4)]
     Y = [rng.randint(0, 10, size=len(x)).astype(np.int32) for x in X]

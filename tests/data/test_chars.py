@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 from collections import Counter
 from pathlib import Path
@@ -27,10 +26,9 @@ from theano_rnn.data.chars import (
 )
 from theano_rnn.errors import DataError
 
-SHARED = Path(
-    os.environ.get("THEANO_RNN_SHARED_DATA")
-    or Path(__file__).resolve().parents[3] / "shared" / "data"
-)
+from tests.shared_data import shared_data_dir
+
+SHARED = shared_data_dir()
 SHAKESPEARE = SHARED / "tinyshakespeare" / "input.txt"
 HONGLOUMENG = SHARED / "chinese" / "novels" / "hongloumeng.txt"
 TANGSHI = SHARED / "chinese" / "chinese-poetry" / "tangshi300.json"

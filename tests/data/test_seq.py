@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,11 +13,12 @@ import pytest
 from theano_rnn.data import seq as sd
 from theano_rnn.errors import DataError
 
-SHARED_ENV = os.environ.get("THEANO_RNN_SHARED_DATA")
-SHARED = Path(SHARED_ENV) if SHARED_ENV else None
-NLTK_DATA = SHARED / "nltk_data" if SHARED and (SHARED / "nltk_data").is_dir() else None
+from tests.shared_data import shared_data_dir
+
+SHARED = shared_data_dir()
+NLTK_DATA = SHARED / "nltk_data" if (SHARED / "nltk_data").is_dir() else None
 needs_shared = pytest.mark.skipif(
-    SHARED is None or not SHARED.is_dir(),
+    not SHARED.is_dir(),
     reason="set THEANO_RNN_SHARED_DATA to the shared data folder (e.g. /work/shared/data)",
 )
 TANG = [f"chinese/chinese-poetry/poet.tang.{n}.json" for n in range(0, 5000, 1000)]

@@ -6,9 +6,7 @@ import csv
 import itertools
 import logging
 import operator
-import os
 from collections import Counter
-from pathlib import Path
 
 import nltk
 import numpy as np
@@ -18,10 +16,9 @@ from theano_rnn.data import words as data
 from theano_rnn.data.words import MASK_TOKEN, SENTENCE_END, SENTENCE_START, UNKNOWN_TOKEN
 from theano_rnn.errors import DataError
 
-SHARED = Path(
-    os.environ.get("THEANO_RNN_SHARED_DATA")
-    or Path(__file__).resolve().parents[3] / "shared" / "data"
-)
+from tests.shared_data import shared_data_dir
+
+SHARED = shared_data_dir()
 NLTK_DATA = SHARED / "nltk_data"
 REDDIT = SHARED / "reddit" / "reddit-comments-2015-08.first212.csv"
 needs_shared = pytest.mark.skipif(

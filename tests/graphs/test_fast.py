@@ -5,10 +5,11 @@ per array.  Sentences repeat tokens (so sparse column updates must
 accumulate duplicates) and are longer than the truncation ``k = 2`` (so
 truncation truncates); one batch sentence is shorter than ``k``.
 
-Compilation dominates the cost, so the default run covers every cell x
-truncation with both optimizers and spreads input modes (and two-layer RNNs)
-over those cases; the full product (two-layer GRUs and LSTMs included) and the
-JAX backend for the gated cells are ``@pytest.mark.slow``.
+Compilation dominates the cost, so the default run covers every cell and
+every truncation with both optimizers (four cases; see ``DEFAULT_CASES``) and
+the other input mode through the padded-sentence and forward tests; the full
+product (two-layer GRUs and LSTMs included) and the JAX backend for the gated
+cells are ``@pytest.mark.slow``.
 """
 
 import numpy as np
@@ -172,9 +173,17 @@ def fast_equals_faithful(case):
                      lambda: rms.batch_step(x, y, mask, LR_RMS, DECAY), 2)
 
 
-# the default run: every cell, every truncation; the untruncated gated cases
-# (the simplest path, also covered by rnn-none) run with the full product
-DEFAULT_CASES = [c for c in CASES if case_id(c) not in ("gru-none-L1-embedding", "lstm-none-L1-onehot")]
+# the default run: every cell and every truncation once, a two-layer stack,
+# the one-hot input (both optimizers each); the embedding input against the
+# faithful graph is in the default run through
+# test_padded_sentence_path_equals_faithful (gru-per_output-L1-embedding) and
+# test_fast_forward_predict_and_total_loss_equal_faithful (lstm-scan-L1-embedding),
+# the two-layer scan truncation through test_extra_padding_changes_nothing and
+# the JAX test (rnn-scan-L2); the other cases run with the full product (slow)
+DEFAULT_CASES = [
+    c for c in CASES
+    if case_id(c) in ("rnn-none-L1", "rnn-per_output-L2", "gru-scan-L1-onehot", "lstm-per_output-L1-onehot")
+]
 
 
 @pytest.mark.parametrize("case", DEFAULT_CASES, ids=case_id)

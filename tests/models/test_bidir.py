@@ -154,9 +154,14 @@ def test_backward_direction_reads_the_sequence_backwards(models):
             if stem == "Wx_" and layer != "0":  # the layer below's halves swap too
                 v = np.concatenate([v[:, H:], v[:, :H]], axis=1)
         swapped[k] = v
-    mirror = ClozeModel(C, cell="gru", embed_dim=D, hidden_dim=H, num_layers=2, directions=2,
-                        optimizer="sgd", params=swapped)
-    R = mirror.states(X[::-1], M[::-1])
+    # the mirror model: the same compiled model with the swapped weights
+    m.set_params(swapped)
+    try:
+        R = m.states(X[::-1], M[::-1])
+    finally:
+        m.set_params(p)
+    for k, v in m.get_params().items():
+        np.testing.assert_array_equal(v, p[k])  # restored for the other tests
     np.testing.assert_allclose(R[::-1, :, :H], S[:, :, H:], atol=1e-13)
     np.testing.assert_allclose(R[::-1, :, H:], S[:, :, :H], atol=1e-13)
     # in one layer the forward half at t has not seen the future; the backward

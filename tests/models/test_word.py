@@ -15,13 +15,13 @@ def sent(seed, T=7):
 
 
 @pytest.fixture(scope="module")
-def rnn():
-    return RNNTheano(C, H, rng=np.random.RandomState(0))
+def rnn(shared_model):
+    return shared_model(RNNTheano, C, H, seed=0)
 
 
 @pytest.fixture(scope="module")
-def gru():
-    return GRUTheano(C, H, rng=np.random.RandomState(0))
+def gru(shared_model):
+    return shared_model(GRUTheano, C, H, seed=0)
 
 
 def test_tutorial_defaults_and_shapes():
@@ -154,6 +154,8 @@ def test_abcdefg_demo_with_pytensor_gru():
     assert "".join(vocab[i] for i in out) == "abcdefg abcdefg abcdefg abcdefg"
 
 
+# slow: the default run has it, stronger, in test_float32.py::test_word_model_float32_tracks_float64[gru-faithful]
+@pytest.mark.slow
 def test_float32_trajectory_stays_close_to_float64():
     x, y = sent(6, T=8)
     weights = GRUTheano(C, H, rng=np.random.RandomState(2)).get_params()
@@ -166,6 +168,8 @@ def test_float32_trajectory_stays_close_to_float64():
     np.testing.assert_allclose(losses32, losses64, rtol=1e-4)
 
 
+# slow: the default run has it, stronger, in runtime/test_backends.py::test_word_models_agree_with_c[rnn-scan-k2-NUMBA]
+@pytest.mark.slow
 def test_numba_backend_gives_the_same_numbers():
     weights = RNNTheano(C, H, rng=np.random.RandomState(3)).get_params()
     x, y = sent(7, T=8)

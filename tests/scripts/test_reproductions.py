@@ -6,15 +6,16 @@ the NumPy reference's loss curve, the curves fall, the gradient check passes.
 """
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.shared_data import shared_data_dir
+
 ROOT = Path(__file__).resolve().parents[2]
-SHARED = Path(os.environ.get("THEANO_RNN_SHARED_DATA", ROOT.parent / "shared" / "data"))
+SHARED = shared_data_dir()
 REDDIT = SHARED / "reddit" / "reddit-comments-2015-08.first212.csv"
 
 pytestmark = [
