@@ -44,6 +44,7 @@ from pytensor.gradient import disconnected_grad
 from pytensor.tensor.special import softmax as _pt_softmax
 
 from theano_rnn.runtime.modes import BACKENDS, get_mode, mode_name
+from theano_rnn.runtime.compile import compile_function
 
 __all__ = [
     "softmax",
@@ -208,7 +209,7 @@ def function_with_defaults(inputs, outputs=None, updates=None, mode=None, name=N
             seen_default = True
         elif seen_default:
             raise ValueError(f"input {n!r} without a default follows one with a default")
-    compiled = pytensor.function(
+    compiled = compile_function(
         variables, outputs, updates=updates, mode=get_mode(mode), name=name, **kwargs
     )
 

@@ -51,6 +51,7 @@ from theano_rnn.compat import get_mode, mode_name
 from theano_rnn.graphs.cache import CompileCache
 from theano_rnn.models.params import SharedParams
 from theano_rnn.models.registry import register_model
+from theano_rnn.runtime.compile import compile_function
 
 __all__ = [
     "stack_param_shapes",
@@ -214,7 +215,7 @@ class BiStackModel(SharedParams):
 
     def _fn(self, inputs, outputs, updates=None, name=None):
         # adadelta ignores the learning rate input (the tutorial's lrate): allow it unused
-        return pytensor.function(inputs, outputs, updates=updates, mode=self._mode,
+        return compile_function(inputs, outputs, updates=updates, mode=self._mode,
                                  allow_input_downcast=True, name=name, on_unused_input="ignore")
 
     def _build_states(self, shape):

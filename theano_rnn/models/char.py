@@ -37,6 +37,7 @@ from theano_rnn.graphs.cache import CompileCache
 from theano_rnn.models.layout import infer_layout
 from theano_rnn.models.params import SharedParams
 from theano_rnn.models.registry import register_model
+from theano_rnn.runtime.compile import compile_function
 
 __all__ = ["CharRNN", "CHAR_RNN_DEFAULTS", "SharedParams"]
 
@@ -315,7 +316,7 @@ class CharRNN(SharedParams):
             )
         else:
             updates, _ = optim.adam(params, grads, lr, state=self._opt_state)
-        return pytensor.function(
+        return compile_function(
             [x, y, lr, *init, *extra_inputs],
             [loss, *finals],
             updates=updates,
@@ -330,7 +331,7 @@ class CharRNN(SharedParams):
         logits, _ = self._forward(xs, init)
         loss = self._mean_nll(logits, ys)
         grads = pytensor.grad(loss, list(self._shared.values()))
-        return pytensor.function(
+        return compile_function(
             [xs, ys, *init], [loss, *grads], mode=self._mode, allow_input_downcast=True
         )
 
@@ -344,7 +345,7 @@ class CharRNN(SharedParams):
         y = self._int_input("y", shape)
         init = self._state_inputs(None if shape is None else shape[1])
         logits, finals = self._forward(x, init)
-        return pytensor.function(
+        return compile_function(
             [x, y, *init], [self._mean_nll(logits, y), *finals],
             mode=self._mode, allow_input_downcast=True, name="char_eval",
         )
@@ -354,7 +355,7 @@ class CharRNN(SharedParams):
         init = self._state_inputs(None if shape is None else shape[0])
         new, top = self.cell.step(x, init, self.params, self.num_layers, self.gate_activation)
         logits = self.cell.logits(top, self.params)
-        return pytensor.function(
+        return compile_function(
             [x, *init], [logits, *new], mode=self._mode, allow_input_downcast=True,
             name="char_step",
         )

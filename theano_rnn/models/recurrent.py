@@ -56,6 +56,7 @@ from theano_rnn.models.params import SharedParams
 from theano_rnn.graphs.cache import CompileCache
 from theano_rnn.graphs.fast import GRAPHS, FastGraph, bucket_length
 from theano_rnn.graphs.faithful import per_output_cost, scan_forward
+from theano_rnn.runtime.compile import compile_function
 
 __all__ = ["RecurrentLM", "TRUNCATIONS", "GRAPHS"]
 
@@ -280,7 +281,7 @@ class RecurrentLM(SharedParams):
         return dict(x=x, y=y, o=o, o_error=o_error, cost=cost, grads=grads)
 
     def _function(self, inputs, outputs, **kwargs):
-        return pytensor.function(
+        return compile_function(
             inputs, outputs, mode=self._mode, allow_input_downcast=True, **kwargs
         )
 
