@@ -35,7 +35,10 @@ def scan_forward(cell, x, params, num_layers, gate, hidden_dim, dtype, truncate)
         o_t = softmax(cell.logits(top, p))
         return [o_t[0]] + new
 
-    init = [dict(initial=s) for s in cell.initial_states(hidden_dim, L, dtype=dtype)]
+    # H read from V (C, H) instead of a constant: models that differ only in
+    # size build the same graph, so runtime.compile reuses one compilation
+    hidden = params["V"].shape[1] if "V" in params else hidden_dim
+    init = [dict(initial=s) for s in cell.initial_states(hidden, L, dtype=dtype)]
     outputs, _ = scan(
         forward_prop_step,
         sequences=x,

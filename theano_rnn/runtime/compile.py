@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 MAX_TEMPLATES = 64
 
 _templates: OrderedDict = OrderedDict()  # key -> list of _Template
-_stats = {"compiled": 0, "reused": 0}
+_stats = {"compiled": 0, "reused": 0, "differed": 0}
 
 
 class _Template:
@@ -129,7 +129,10 @@ def compile_function(inputs, outputs, *, updates=None, mode=None, name=None, **k
         )
         for template in _templates.get(key, ()):
             fn = _reuse(template, inputs, shared, out_list, pairs, mode)
-            if fn is not None:
+            if fn is None:
+                _stats["differed"] += 1
+                log.debug("%s: same signature as a compiled graph, but a different graph", name)
+            else:
                 _templates.move_to_end(key)
                 _stats["reused"] += 1
                 log.debug("reused the compiled %s", name or "function")
@@ -172,11 +175,13 @@ def _reuse(template, inputs, shared, out_list, pairs, mode):
 
 
 def reuse_stats() -> dict:
-    """``{"compiled": n, "reused": m}`` since the process started (or the last clear)."""
+    """Counts since the process started (or the last clear): ``compiled``,
+    ``reused`` and ``differed`` (a kept function had the same signature but
+    another graph, so this one compiled)."""
     return dict(_stats)
 
 
 def clear_templates():
     """Forget every kept function (the next call of each graph compiles)."""
     _templates.clear()
-    _stats.update(compiled=0, reused=0)
+    _stats.update(compiled=0, reused=0, differed=0)
