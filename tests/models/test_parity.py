@@ -142,9 +142,12 @@ GATED_CASES = [
     (GRUTheano, GRUNumpy, 2, "hard_sigmoid", -1),
     (GRUTheano, GRUNumpy, 2, "sigmoid", 4),
     (LSTMTheano, LSTMNumpy, 1, "sigmoid", -1),
-    (LSTMTheano, LSTMNumpy, 2, "sigmoid", 4),
-    # slow: hard_sigmoid gates are in the default run through the GRUs, two-layer
-    # LSTMs through L2-sigmoid-k4 (the costliest compile here)
+    # slow: hard_sigmoid gates and two layers with truncation are in the default
+    # run through the GRUs, the LSTM's equations through L1-sigmoid-k-1; the
+    # two-layer LSTMs are the costliest compiles here (and two-layer LSTM
+    # gradients are also checked against finite differences in test_word.py's
+    # slow grid and test_backends)
+    pytest.param((LSTMTheano, LSTMNumpy, 2, "sigmoid", 4), marks=pytest.mark.slow),
     pytest.param((LSTMTheano, LSTMNumpy, 2, "hard_sigmoid", -1), marks=pytest.mark.slow),
 ]
 

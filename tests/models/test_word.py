@@ -110,7 +110,7 @@ def _finite_difference(model, x, y, name, index, h=1e-6):
 
 
 @pytest.mark.parametrize("cls,layers", [(RNNTheano, 3), pytest.param(GRUTheano, 3, marks=pytest.mark.slow),
-                                        (LSTMTheano, 2)])
+                                        pytest.param(LSTMTheano, 2, marks=pytest.mark.slow)])
 def test_deep_models_gradients_match_finite_differences(cls, layers):
     """Layers beyond the tutorials' (no reference class): check against central differences."""
     m = cls(C, H, -1, num_layers=layers, rng=np.random.RandomState(4))

@@ -125,6 +125,9 @@ VOCAB, T, B = 9, 5, 3
 CHAR_CASES = {
     # char-rnn's defaults: one-hot input, LSTM, RMSprop, clipping; with dropout
     "lstm-2layers-dropout": dict(cell="lstm", num_layers=2, dropout=0.25),
+    # the default run's char case: one layer keeps the Numba compile short; the
+    # dropout mask on the top layer still has to agree across backends
+    "lstm-dropout": dict(cell="lstm", num_layers=1, dropout=0.25),
     "gru-embedding-fused-adam": dict(
         cell="gru", num_layers=2, input_mode="embedding", fused_gates=True, optimizer="adam",
         gate_activation="hard_sigmoid",
@@ -176,7 +179,7 @@ def char_run():
 
 
 @pytest.mark.parametrize("mode", OTHER_BACKENDS)
-@pytest.mark.parametrize("case", cases(CHAR_CASES, slow={"gru-embedding-fused-adam", "rnn"}))
+@pytest.mark.parametrize("case", cases(CHAR_CASES, slow={"lstm-2layers-dropout", "gru-embedding-fused-adam", "rnn"}))
 def test_charrnn_agrees_with_c(char_run, case, mode):
     ref = char_run(case, "C")
     assert ref["train_step"][1] != ref["train_step"][0]

@@ -87,7 +87,7 @@ def test_resume_after_kill_reproduces_the_loss_sequence(tmp_path):
     assert resumed.run().train_losses == expected
 
 
-@pytest.mark.parametrize("done_before,stops_at", [(3, 4), (5, 6)])
+@pytest.mark.parametrize("done_before,stops_at", [(3, 4), pytest.param(5, 6, marks=pytest.mark.slow)])
 def test_nan_stops_without_overwriting_the_last_good_checkpoint(tmp_path, done_before, stops_at):
     """A NaN learning rate poisons the weights in one step; the loss shows it one step
     later (3 -> stops after 4), or the checkpoint guard sees it first (5 -> 6)."""
