@@ -195,13 +195,11 @@ class UdacityLSTM(SharedParams):
         return shapes
 
     def config(self):
-        return dict(
-            {"class": "UdacityLSTM", "vocabulary_size": self.vocab_size,
-             "num_nodes": self.num_nodes, "batch_size": self.batch_size,
-             "num_unrollings": self.num_unrollings, "learning_rate": self.learning_rate,
-             "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
-             "clip_norm": self.clip_norm, "init": self.init},
-        )
+        return {"class": "UdacityLSTM", "vocabulary_size": self.vocab_size,
+                "num_nodes": self.num_nodes, "batch_size": self.batch_size,
+                "num_unrollings": self.num_unrollings, "learning_rate": self.learning_rate,
+                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
+                "clip_norm": self.clip_norm, "init": self.init}
 
     @classmethod
     def from_config(cls, config, params=None, mode=None):
