@@ -24,6 +24,7 @@ __all__ = [
     "adadelta",
     "rmsprop_graves",
     "clip_elementwise",
+    "clip_global_norm",
     "OPTIMIZERS",
     "FAMILIES",
     "resolve",
@@ -165,6 +166,20 @@ def clip_elementwise(grads, limit):
     if limit is None or limit <= 0:
         return list(grads)
     return [pt.clip(g, -limit, limit) for g in grads]
+
+
+def clip_global_norm(grads, clip_norm):
+    """TensorFlow's ``tf.clip_by_global_norm`` (the Udacity ``6_lstm`` notebook's clip).
+
+    ``global_norm = sqrt(sum_k sum(g_k**2))``; every gradient is multiplied by
+    ``clip_norm * min(1 / global_norm, 1 / clip_norm)``, so the list keeps its
+    direction and has global norm at most ``clip_norm``.  Returns
+    ``(clipped, global_norm)``.
+    """
+    grads = list(grads)
+    global_norm = pt.sqrt(sum(pt.sum(pt.sqr(g)) for g in grads))
+    scale = clip_norm * pt.minimum(1.0 / global_norm, 1.0 / clip_norm)
+    return [g * pt.cast(scale, g.dtype) for g in grads], global_norm
 
 
 #: the algorithms, one per name (the functions above)
