@@ -171,7 +171,12 @@ class RNN:
         return self._mean(-picked)
 
     def errors(self, y):
-        """Fraction of wrong labels (binary, softmax; integer targets)."""
+        """Fraction of wrong labels (binary, softmax; integer targets).
+
+        ``real`` has no ``y_out``: his version fails there with an
+        AttributeError; this one raises NotImplementedError."""
+        if self.output_type == "real":
+            raise NotImplementedError("errors is defined for binary and softmax outputs")
         if y.ndim != self.y_out.ndim:
             raise TypeError("y should have the same shape as self.y_out",
                             ("y", y.type, "y_out", self.y_out.type))
