@@ -41,10 +41,11 @@ import pytensor
 import pytensor.tensor as pt
 
 from theano_rnn.models.elman.rnn import RNN, get_activation
+from theano_rnn.models.elman.store import read_state, target_path, write_state
 from theano_rnn.runtime.compile import compile_function
 from theano_rnn.runtime.modes import get_mode
 
-__all__ = ["MetaRNN"]
+__all__ = ["MetaRNN", "load_metarnn"]
 
 log = logging.getLogger(__name__)
 
@@ -235,17 +236,27 @@ class MetaRNN:
 
     # -- files ------------------------------------------------------------
     def save(self, fpath=".", fname=None, *, overwrite=False):
-        """Write a self-describing ``.npz`` (see :func:`.store.save_metarnn`); returns the path."""
-        from theano_rnn.models.elman.store import save_metarnn
+        """Write a self-describing ``.npz`` (:mod:`.store`); returns the path.
 
-        return save_metarnn(self, fpath, fname, overwrite=overwrite)
+        His naming: ``fpath`` ending in ``.npz`` is the file, otherwise a dated
+        ``MetaRNN.<date>.npz`` inside ``fpath``.  An existing file is refused
+        unless ``overwrite`` (his pickles were replaced silently)."""
+        return write_state(target_path(fpath, fname), self.get_params(), self.weights(),
+                           overwrite=overwrite)
 
     def load(self, path):
         """Replace this estimator's settings and weights with those in ``path`` (``.npz``)."""
-        from theano_rnn.models.elman.store import read_state
-
         params, weights = read_state(path)
         self.set_params(**params)
         self.ready()
         self._set_weights(weights)
         return self
+
+
+def load_metarnn(path, **overrides):
+    """A new :class:`MetaRNN` from a ``.npz`` written by :meth:`MetaRNN.save`."""
+    params, weights = read_state(path)
+    params.update(overrides)
+    model = MetaRNN(**params)
+    model._set_weights(weights)
+    return model

@@ -25,8 +25,7 @@ import numpy as np
 from theano_rnn.errors import CheckpointError
 from theano_rnn.runtime.files import atomic_savez
 
-__all__ = ["FORMAT", "WEIGHT_NAMES", "save_metarnn", "read_state", "load_metarnn",
-           "convert_pickle", "write_state"]
+__all__ = ["FORMAT", "WEIGHT_NAMES", "target_path", "read_state", "convert_pickle", "write_state"]
 
 FORMAT = "theano_rnn.elman/1"
 WEIGHT_NAMES = ("W", "W_in", "W_out", "h0", "bh", "by")
@@ -61,9 +60,9 @@ def write_state(path, params, weights, *, overwrite=False):
     return atomic_savez(path, arrays)
 
 
-def save_metarnn(model, fpath=".", fname=None, *, overwrite=False):
-    return write_state(_target(fpath, fname), model.get_params(), model.weights(),
-                       overwrite=overwrite)
+def target_path(fpath=".", fname=None):
+    """Where ``MetaRNN.save(fpath, fname)`` writes (his naming, ``.npz``)."""
+    return _target(fpath, fname)
 
 
 def read_state(path):
@@ -83,17 +82,6 @@ def read_state(path):
             raise
         raise CheckpointError(f"cannot read {path}: {' '.join(str(exc).split())}") from None
     return params, weights
-
-
-def load_metarnn(path, **overrides):
-    """A new :class:`~theano_rnn.models.elman.meta.MetaRNN` from ``path``."""
-    from theano_rnn.models.elman.meta import MetaRNN
-
-    params, weights = read_state(path)
-    params.update(overrides)
-    model = MetaRNN(**params)
-    model._set_weights(weights)
-    return model
 
 
 def convert_pickle(pkl_path, npz_path, *, trusted=False, overwrite=False):
