@@ -67,6 +67,7 @@ One naming scheme (the older command names stay as aliases):
                       labels (classifier = classify predict)
   eval CKPT ...       the same, for cloze and classifier checkpoints
   gradcheck, plot     as before
+  seq demo|train      gwtaylor's Elman RNN sequence predictor (theano-rnn seq --help)
 Run 'theano-rnn COMMAND --help' for the options of a command."""
 
 TRAINED_BY = {"word": "train", "char": "train --task charlm",
@@ -281,6 +282,10 @@ def main(argv=None, environ=None):
     environment variables as defaults (:func:`theano_rnn.cli.word.main`).
     """
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["seq"]:  # gwtaylor's sequence predictor: its own small parser
+        from theano_rnn.cli import seq
+
+        return seq.main(argv[1:])
     try:
         routed = translate_argv(argv, build_parser())
     except CLIError as exc:

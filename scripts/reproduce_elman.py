@@ -1,0 +1,50 @@
+"""gwtaylor's three lag tasks (theano-rnn ``rnn.py``) at his settings.
+
+For each task: data from ``np.random.seed(0)``, MetaRNN weights drawn next
+from NumPy's global generator (his script's order), his settings (n_hidden
+10, lr 0.001, decay 0.999; 400 epochs for real, 250 for binary and softmax),
+then the mean train loss before and after and the training time.  The
+figures measured with the original are in REFERENCE.md (test_real 0.868 ->
+0.0062, binary 0.684 -> 0.634, softmax 1.077 -> 0.158).
+
+    python scripts/reproduce_elman.py [--tasks real,binary,softmax] [--plots DIR]
+"""
+
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from theano_rnn.tasks.seqpred import run_task  # noqa: E402
+from theano_rnn.tasks.seqpred.run import need_matplotlib, plot_sequence  # noqa: E402
+
+PUBLISHED = {"real": (0.868, 0.0062), "binary": (0.684, 0.634), "softmax": (1.077, 0.158)}
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--tasks", default="real,binary,softmax")
+    p.add_argument("--epochs", type=int, default=None, help="override his epochs (all tasks)")
+    p.add_argument("--plots", metavar="DIR", help="write his figures (sequence 0) as PNG here")
+    a = p.parse_args(argv)
+    if a.plots:
+        need_matplotlib()
+        os.makedirs(a.plots, exist_ok=True)
+    for task in a.tasks.split(","):
+        r = run_task(task, n_epochs=a.epochs)
+        pb, pa = PUBLISHED[task]
+        print(f"{task:8s} {r['n_epochs']} epochs: loss {r['loss_before']:.4f} -> "
+              f"{r['loss_after']:.4f} in {r['seconds']:.1f} s  (original: {pb} -> {pa})",
+              flush=True)
+        if a.plots:
+            path = os.path.join(a.plots, f"{task}_seq0.png")
+            if os.path.exists(path):
+                print(f"{path} exists; not replaced", file=sys.stderr)
+            else:
+                plot_sequence(r["model"], r["seq"], r["targets"], 0, path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
