@@ -7,15 +7,14 @@ the matrices are symmetric.  The gradients a ``backward(target, lr)`` call appli
 recovered as ``(before - after) / lr`` (the listing exposes no gradient otherwise).
 """
 
+import importlib.util
 import pathlib
 import sys
 
 import numpy as np
 import pytest
 
-try:
-    import legacy_ref  # noqa: F401
-except ImportError:  # running from a checkout that is not pip-installed
+if importlib.util.find_spec("legacy_ref") is None:  # a checkout that is not pip-installed
     sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))
 from legacy_ref.seed002_gru import TXT_DATA, GRU, CorrectedGRU, Dataset, run_gru, sigmoid, tanh, train  # noqa: E402
 
