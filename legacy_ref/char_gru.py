@@ -33,7 +33,7 @@ What :class:`CharGRU` / :func:`abcdefg_demo` change relative to the listing, and
 
 Measured with ``scripts/reproduce_seed002.py`` (see the README's seed-002 section):
 the listing as printed at lr 1e-4 does not reliably write clean ``abcdefg abcdefg``;
-:func:`abcdefg_demo` at its defaults does for seed 0.
+:func:`abcdefg_demo` (5000 epochs) wrote it for seeds 0, 1, 2 at lr 1e-4 and at 1e-3.
 
 Equations (WildML convention for which side of the interpolation z weights)::
 

@@ -53,6 +53,11 @@ tt-s-t/Deep-Learning holds the same two files under ``GRU/own/`` (``gru_model.py
 
 No other Python-3 change was needed: the listing is Python-3 code already.
 
+**Measured** (``scripts/reproduce_seed002.py``, 5000 epochs, seeds 0/1/2, final epoch
+loss): as printed at lr 1e-4 1.92 / 1.53 / 1.45, no seed writes clean ``abcdefg abcdefg``
+from ``'a'``; at lr 1e-3 0.138 / 0.111 / 0.108, two of three clean for 50 characters.
+:class:`CorrectedGRU`: 0.319 / 0.325 / 0.284 (lr 1e-4), 0.017 / 0.020 / 0.017 (lr 1e-3).
+
 :class:`CorrectedGRU` is the separately named fix: the same class with a backward
 that uses the transposes and also applies ``dW_o``/``dB_o`` - nothing else changed
 (init, windows, zero state per window, SGD, generation).  ``legacy_ref.char_gru.CharGRU``
