@@ -10,13 +10,16 @@ the standard library, and does nothing at import time.
 * :class:`GRUNumpy`, :func:`hard_sigmoid` - WildML part 4, ``gru_theano.py``
   (dennybritz/rnn-tutorial-gru-lstm).
 * :class:`LSTMNumpy` - the LSTM equations in ``gru_theano.py``'s layout.
-* :class:`CharGRU`, :func:`abcdefg_demo` - the GRU article's character-level NumPy GRU
-  (reconstructed; see ``legacy_ref/char_gru.py``).
+* :mod:`legacy_ref.seed002_gru` - seed 002's NumPy GRU exactly as printed (``GRU``,
+  bugs included) and ``CorrectedGRU`` (the listing with its two gradient bugs fixed).
+* :class:`CharGRU`, :func:`abcdefg_demo` - an independently written, corrected character
+  GRU for the same "abcdefg" demo (not the published code; ``legacy_ref/char_gru.py``
+  lists every difference).
 * :mod:`legacy_ref.bidir_numpy` - the issue-6 (deep) bidirectional RNN / GRU / LSTM
   stack with its cloze and mean-pooling classification heads (functions, not a class).
 """
 
-from . import bidir_numpy
+from . import bidir_numpy, seed002_gru
 from .char_gru import CharGRU, abcdefg_demo
 from .common import hard_sigmoid, hard_sigmoid_grad, sigmoid
 from .gru_numpy import GRUNumpy
@@ -36,4 +39,5 @@ __all__ = [
     "train_with_sgd",
     "abcdefg_demo",
     "bidir_numpy",
+    "seed002_gru",
 ]
