@@ -76,3 +76,16 @@ def test_usage_errors(capsys):
     assert status == 2 and "invalid choice" in err
     status, out, err = run(capsys)
     one_line_error(status, err)
+
+
+def test_demo_binary_multiple_out(tmp_path, monkeypatch, capsys):
+    # his test_binary(multiple_out=True): two binary outputs (REFERENCE's figures)
+    monkeypatch.chdir(tmp_path)
+    status, out, err = run(capsys, "demo", "--task", "binary", "--multiple-out",
+                           "--epochs", "1", "--quiet")
+    assert status == 0, err
+    model = load_metarnn(tmp_path / "elman_binary.npz")
+    assert model.n_out == 2 and model.output_type == "binary"
+    status, out, err = run(capsys, "demo", "--task", "real", "--multiple-out", "--epochs", "1")
+    one_line_error(status, err)
+    assert "--task binary" in err

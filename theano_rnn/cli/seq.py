@@ -50,6 +50,9 @@ def build_parser():
     d = sub.add_parser("demo", help="one of his lag tasks at his settings")
     d.add_argument("--task", choices=OUTPUT_TYPES, required=True)
     d.add_argument("--seed", type=int, default=0, help="np.random.seed of the data (his 0)")
+    d.add_argument("--multiple-out", action="store_true",
+                   help="binary only: his test_binary(multiple_out=True), a second output "
+                        "x[t-1,4]*x[t-1,2] > x[t-2,0] (n_out 2)")
     _model_options(d)
     t = sub.add_parser("train", help="train on your own X.npy / Y.npy")
     t.add_argument("--x", required=True, help="inputs (N, T, n_in), .npy")
@@ -120,8 +123,12 @@ def _run(args):
         if not Path(args.plots).is_dir():
             raise CLIError(f"--plots {args.plots}: no such directory", status=2)
     if args.command == "demo":
-        seq, targets = make_task(args.task, seed=args.seed)
+        if args.multiple_out and args.task != "binary":
+            raise CLIError("--multiple-out goes with --task binary only", status=2)
+        seq, targets = make_task(args.task, seed=args.seed, multiple_out=args.multiple_out)
         settings = dict(TASKS[args.task])
+        if args.task == "binary":
+            settings["n_out"] = targets.shape[2]
         stem = f"elman_{args.task}"
         rng = None  # his draw: the global generator right after the data
     else:

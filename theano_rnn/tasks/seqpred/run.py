@@ -14,12 +14,13 @@ __all__ = ["run_task", "plot_sequence", "need_matplotlib"]
 
 
 def run_task(task, *, seed=0, n_epochs=None, weight_seed=None, validation_frequency=1000,
-             mode=None, **overrides):
+             mode=None, multiple_out=False, **overrides):
     """Generate ``task``'s data (``np.random.seed(seed)``), build his MetaRNN
     (weights drawn next from the global generator, as in his script, unless
     ``weight_seed`` gives an explicit generator), train, and return a dict with
-    ``model``, ``seq``, ``targets``, ``loss_before``, ``loss_after``, ``seconds``."""
-    seq, targets = make_task(task, seed=seed)
+    ``model``, ``seq``, ``targets``, ``loss_before``, ``loss_after``, ``seconds``.
+    ``multiple_out`` (binary): his ``test_binary(multiple_out=True)``, two outputs."""
+    seq, targets = make_task(task, seed=seed, multiple_out=multiple_out)
     settings = dict(TASKS[task])
     if n_epochs is not None:
         settings["n_epochs"] = n_epochs
