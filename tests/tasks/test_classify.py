@@ -219,6 +219,9 @@ def test_resume_is_bit_identical(shared, data, tmp_path):
                                       seqclass.ClassifierTrainOptions(**opts), checkpoint_path=ck)
     r_part = part.run(max_updates=17)  # stops inside epoch 2, between validations
     assert r_part.reason == "max_updates" and part.position == 5
+    st = io.read_metadata(ck)["metadata"]["trainer"]  # the one RNG encoding
+    assert st["rng_state"]["type"] == "RandomState" and "rng" not in st
+    assert "extra/rng_keys" not in io.load_arrays(ck)
     shared.fresh()  # forget everything: the checkpoint must hold it all
     resumed = seqclass.ClassifierTrainer.resume(ck, data, model=shared.model)
     assert resumed.uidx == 17 and resumed.position == 5 and resumed.perm is not None

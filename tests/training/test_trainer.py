@@ -11,7 +11,9 @@ import numpy as np
 import pytest
 
 from theano_rnn.training.progress import TrainProgress
-from theano_rnn.training.trainer import TrainHooks, Trainer, rng_state, set_rng_state
+from theano_rnn.training.trainer import (
+    TrainHooks, Trainer, mt19937_state, rng_state, set_rng_state,
+)
 
 
 class ToyTask(TrainHooks):
@@ -129,6 +131,18 @@ def test_rng_state_round_trips_through_json():
         assert np.array_equal(other.uniform(size=3), expect)
     with pytest.raises(ValueError):
         set_rng_state(np.random.RandomState(1), rng_state(np.random.default_rng(1)))
+
+
+def test_mt19937_state_reads_the_older_cloze_and_classifier_encoding():
+    # before 2026-12-03 those checkpoints kept the keys as an array and the
+    # other four parts in their metadata
+    rng = np.random.RandomState(3)
+    rng.normal()
+    name, keys, pos, has_gauss, cached = rng.get_state()
+    st = json.loads(json.dumps(mt19937_state(keys.astype(np.uint32), pos, has_gauss, cached)))
+    assert st == rng_state(rng)
+    other = set_rng_state(np.random.RandomState(0), st)
+    assert np.array_equal(other.normal(size=4), rng.normal(size=4))
 
 
 class _Tty(_io.StringIO):

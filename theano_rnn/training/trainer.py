@@ -38,7 +38,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["TrainHooks", "TrainResult", "Trainer", "rng_state", "set_rng_state"]
+__all__ = ["TrainHooks", "TrainResult", "Trainer", "rng_state", "set_rng_state",
+           "mt19937_state"]
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +50,17 @@ def rng_state(rng):
         return {"type": "Generator", "state": rng.bit_generator.state}
     if isinstance(rng, np.random.RandomState):
         name, keys, pos, has_gauss, cached = rng.get_state()
-        return {"type": "RandomState", "state": {
-            "bit_generator": name, "key": [int(k) for k in keys], "pos": int(pos),
-            "has_gauss": int(has_gauss), "cached_gaussian": float(cached)}}
+        return mt19937_state(keys, pos, has_gauss, cached)
     raise TypeError(f"not a NumPy random generator: {type(rng).__name__}")
+
+
+def mt19937_state(keys, pos, has_gauss, cached_gaussian):
+    """:func:`rng_state`'s encoding of a ``RandomState`` from its five parts (how
+    cloze and classifier checkpoints written before 2026-12-03 stored it: the
+    keys as an array, the rest in the metadata)."""
+    return {"type": "RandomState", "state": {
+        "bit_generator": "MT19937", "key": [int(k) for k in keys], "pos": int(pos),
+        "has_gauss": int(has_gauss), "cached_gaussian": float(cached_gaussian)}}
 
 
 def set_rng_state(rng, state):

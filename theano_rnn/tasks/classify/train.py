@@ -16,7 +16,7 @@ from theano_rnn.data import seq as seqdata
 from theano_rnn.tasks.classify.checkpoints import KIND, load_classifier
 from theano_rnn.tasks.classify.data import SPLITS
 from theano_rnn.tasks.classify.evaluate import EvalResult, early_stopping_step, evaluate
-from theano_rnn.training.trainer import TrainHooks, Trainer
+from theano_rnn.training.trainer import TrainHooks, Trainer, mt19937_state, rng_state, set_rng_state
 
 __all__ = ["ClassifierResult", "ClassifierTrainOptions", "ClassifierTrainer", "train_classifier"]
 
@@ -351,15 +351,13 @@ class ClassifierTrainer(TrainHooks, Trainer):
 
     # -------------------------------------------------------------- checkpoints
     def trainer_state(self):
-        state = self.rng.get_state()
         return {
             "uidx": self.uidx, "epoch": self.epoch, "position": self.position,
             "history_errs": self.history_errs, "history": self.history,
             "bad_counter": self.bad_counter, "best_update": self.best_update,
             "has_best": self.best_params is not None, "estop": self.estop,
             "train_time": self.train_time, "costs": self._costs,
-            "rng": {"pos": int(state[2]), "has_gauss": int(state[3]),
-                    "cached_gaussian": float(state[4])},
+            "rng_state": rng_state(self.rng),
             "has_perm": self.perm is not None,
         }
 
@@ -372,7 +370,6 @@ class ClassifierTrainer(TrainHooks, Trainer):
         best = self.best_params if self.best_params is not None else current
         extra = {_CURRENT + n: v for n, v in current.items()}
         extra["labels"] = self.data.labels.to_array()
-        extra["rng_keys"] = self.rng.get_state()[1]
         if self.perm is not None:
             extra["perm"] = np.asarray(self.perm, dtype=np.int64)
         meta = {
@@ -436,9 +433,11 @@ class ClassifierTrainer(TrainHooks, Trainer):
         tr.train_time = float(st.get("train_time", 0.0))
         tr._costs = list(st.get("costs", []))
         tr.perm = np.asarray(ck.extra["perm"], dtype=np.int64) if st["has_perm"] else None
-        rs = st["rng"]
-        tr.rng.set_state(("MT19937", np.asarray(ck.extra["rng_keys"], dtype=np.uint32),
-                          rs["pos"], rs["has_gauss"], rs["cached_gaussian"]))
+        if "rng_state" not in st:  # written before 2026-12-03
+            rs = st["rng"]
+            st["rng_state"] = mt19937_state(ck.extra["rng_keys"], rs["pos"], rs["has_gauss"],
+                                            rs["cached_gaussian"])
+        set_rng_state(tr.rng, st["rng_state"])
         if meta.get("final"):
             tr.final = meta["final"]
         return tr

@@ -17,7 +17,7 @@ from theano_rnn.errors import TrainingError
 from theano_rnn.tasks.cloze.checkpoints import KIND, best_checkpoint_path, load_cloze_checkpoint
 from theano_rnn.tasks.cloze.data import load_cloze_data
 from theano_rnn.tasks.cloze.evaluate import evaluate_cloze
-from theano_rnn.training.trainer import TrainHooks, Trainer
+from theano_rnn.training.trainer import TrainHooks, Trainer, mt19937_state, rng_state, set_rng_state
 
 log = logging.getLogger(__name__)
 
@@ -260,22 +260,21 @@ class ClozeTrainer(TrainHooks, Trainer):
 
     # ------------------------------------------------------------- checkpoints
     def trainer_state(self):
-        _, keys, pos, has_gauss, cached = self.rng.get_state()
         return {
             "epoch": self.epoch, "batch": self.batch, "step": self.step,
             "loss_sum": self.loss_sum, "loss_count": self.loss_count,
             "history": self.history, "valid_history": self.valid_history,
             "best_valid": self.best_valid, "last_valid_step": self.last_valid_step,
-            "rng_pos": int(pos), "rng_has_gauss": int(has_gauss), "rng_cached": float(cached),
+            "rng_state": rng_state(self.rng),
             "in_epoch": self.order is not None,
-        }, keys
+        }
 
     def save(self, path=None):
         """Write a checkpoint atomically; returns its path (``None`` when saving is off)."""
         path = path or self.checkpoint_path
         if not path:
             return None
-        state, keys = self.trainer_state()
+        state = self.trainer_state()
         meta = {
             "kind": KIND,
             "train_options": self.options.as_dict(),
@@ -283,7 +282,7 @@ class ClozeTrainer(TrainHooks, Trainer):
             "trainer": state,
             "options": self.metadata,
         }
-        extra = {"rng_keys": np.asarray(keys, dtype=np.uint32)}
+        extra = {}
         if self.order is not None:
             extra["epoch_order"] = self.order
             extra["epoch_positions"] = self.positions
@@ -340,9 +339,10 @@ class ClozeTrainer(TrainHooks, Trainer):
         trainer.valid_history = [list(v) for v in st["valid_history"]]
         trainer.best_valid = st["best_valid"]
         trainer.last_valid_step = st.get("last_valid_step")
-        keys = np.asarray(ck.extra["rng_keys"], dtype=np.uint32)
-        trainer.rng.set_state(("MT19937", keys, int(st["rng_pos"]), int(st["rng_has_gauss"]),
-                               float(st["rng_cached"])))
+        if "rng_state" not in st:  # written before 2026-12-03
+            st["rng_state"] = mt19937_state(ck.extra["rng_keys"], st["rng_pos"],
+                                            st["rng_has_gauss"], st["rng_cached"])
+        set_rng_state(trainer.rng, st["rng_state"])
         if st.get("in_epoch"):
             trainer.order = np.asarray(ck.extra["epoch_order"], dtype=np.int64)
             trainer.positions = np.asarray(ck.extra["epoch_positions"], dtype=np.int32)
