@@ -150,5 +150,18 @@ def test_colliding_state_keys_are_refused():
         optim.rmsprop_graves(params, grads)
 
 
+
+@pytest.mark.parametrize("build", [
+    lambda ps, gs: optim.rmsprop_tutorial(ps, gs, 0.1, 0.9),
+    lambda ps, gs: optim.rmsprop_torch(ps, gs, 0.1),
+    lambda ps, gs: optim.adam(ps, gs, 0.1),
+], ids=["rmsprop_tutorial", "rmsprop_torch", "adam"])
+def test_two_parameters_of_one_name_do_not_share_a_cache(build):
+    # before, both would have updated the one cache "mW" (the second silently)
+    params = [pytensor.shared(np.zeros(2), name="W"), pytensor.shared(np.zeros(2), name="W")]
+    with pytest.raises(ValueError, match="claimed by two parameters"):
+        build(params, [pt.ones(2), pt.ones(2)])
+
+
 def test_new_functions_are_exported():
     assert {"adadelta", "rmsprop_graves"} <= set(optim.__all__)

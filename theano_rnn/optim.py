@@ -40,6 +40,16 @@ def _zeros_like(p, name):
     return pytensor.shared(np.zeros(value.shape, dtype=value.dtype), name=name)
 
 
+def _cache(state, key, p, claimed):
+    """``state[key]`` (created as zeros like ``p`` if absent), refusing a key two params share."""
+    if key in claimed:
+        raise ValueError(f"optimizer state key {key!r} is claimed by two parameters; rename one")
+    claimed.add(key)
+    if key not in state:
+        state[key] = _zeros_like(p, key)
+    return state[key]
+
+
 def sgd(params, grads, learning_rate):
     """``p -= learning_rate * g`` (WildML part 2's ``sgd_step``)."""
     updates = [(p, p - learning_rate * g) for p, g in zip(params, grads)]
@@ -54,12 +64,9 @@ def rmsprop_tutorial(params, grads, learning_rate, decay, epsilon=1e-6, state=No
     ``state`` may pass existing cache shared variables to reuse.
     """
     state = OrderedDict() if state is None else state
-    updates = []
+    updates, claimed = [], set()
     for p, g in zip(params, grads):
-        key = "m" + p.name
-        if key not in state:
-            state[key] = _zeros_like(p, key)
-        m = state[key]
+        m = _cache(state, "m" + p.name, p, claimed)
         m_new = decay * m + (1 - decay) * g**2
         updates.append((p, p - learning_rate * g / pt.sqrt(m_new + epsilon)))
         updates.append((m, m_new))
@@ -72,12 +79,9 @@ def rmsprop_torch(params, grads, learning_rate, alpha=0.95, epsilon=1e-8, state=
     ``m = alpha * m + (1 - alpha) * g**2``; ``p -= lr * g / (sqrt(m) + eps)``.
     """
     state = OrderedDict() if state is None else state
-    updates = []
+    updates, claimed = [], set()
     for p, g in zip(params, grads):
-        key = "m" + p.name
-        if key not in state:
-            state[key] = _zeros_like(p, key)
-        m = state[key]
+        m = _cache(state, "m" + p.name, p, claimed)
         m_new = alpha * m + (1 - alpha) * g**2
         updates.append((p, p - learning_rate * g / (pt.sqrt(m_new) + epsilon)))
         updates.append((m, m_new))
@@ -93,26 +97,14 @@ def adam(params, grads, learning_rate, beta1=0.9, beta2=0.999, epsilon=1e-8, sta
     t_new = t + 1
     updates = [(t, t_new)]
     a = learning_rate * pt.sqrt(1 - beta2**t_new) / (1 - beta1**t_new)
+    claimed = set()
     for p, g in zip(params, grads):
-        km, kv = "m" + p.name, "v" + p.name
-        if km not in state:
-            state[km] = _zeros_like(p, km)
-            state[kv] = _zeros_like(p, kv)
-        m, v = state[km], state[kv]
+        m = _cache(state, "m" + p.name, p, claimed)
+        v = _cache(state, "v" + p.name, p, claimed)
         m_new = beta1 * m + (1 - beta1) * g
         v_new = beta2 * v + (1 - beta2) * g**2
         updates.extend([(m, m_new), (v, v_new), (p, p - a * m_new / (pt.sqrt(v_new) + epsilon))])
     return updates, state
-
-
-def _cache(state, key, p, claimed):
-    """``state[key]`` (created as zeros like ``p`` if absent), refusing a key two params share."""
-    if key in claimed:
-        raise ValueError(f"optimizer state key {key!r} is claimed by two parameters; rename one")
-    claimed.add(key)
-    if key not in state:
-        state[key] = _zeros_like(p, key)
-    return state[key]
 
 
 def adadelta(params, grads, rho=0.95, epsilon=1e-6, state=None):
