@@ -157,6 +157,10 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, **kwargs):
             warnings.filterwarnings(
                 "ignore", message="Scan return signature will change", category=DeprecationWarning
             )
+            # scan clears the default updates of generators made in a random body
+            warnings.filterwarnings(
+                "ignore", message="Setting default_update is deprecated", category=DeprecationWarning
+            )
             result = pytensor.scan(
                 fn,
                 sequences=sequences,

@@ -29,6 +29,7 @@ machine), Numba and JAX backends.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytensor
@@ -94,7 +95,11 @@ class RandomStreamsBase:
         (child,) = self.gen_seedgen.spawn(1)
         rng = shared_rng(np.random.default_rng(child), borrow=True)
         next_rng, draw = op(*args, rng=rng, return_next_rng=True, **kwargs)
-        rng.default_update = next_rng
+        with warnings.catch_warnings():
+            # PyTensor 3 deprecates default_update, but it is what gives Theano's
+            # behaviour: functions and scan loops advance the generator by themselves
+            warnings.filterwarnings("ignore", "Setting default_update", DeprecationWarning)
+            rng.default_update = next_rng
         rng.tag.is_rng = True
         self.state_updates.append((rng, next_rng))
         return draw
