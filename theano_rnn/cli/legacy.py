@@ -3,9 +3,11 @@
 For this process only, ``import theano`` and every ``import theano.X`` /
 ``from theano.X import ...`` resolve to :mod:`theano_rnn.theano` (an import
 hook placed first on ``sys.meta_path``, so an installed Theano is shadowed
-here and nowhere else).  The script then runs as ``__main__`` (``runpy``)
-with ``sys.argv = [SCRIPT, ARGS...]`` and its own folder first on
-``sys.path``, as ``python SCRIPT ARGS...`` would run it.  ``$THEANO_FLAGS``
+here and nowhere else); a submodule the namespace lacks is PyTensor's of the
+same name (``theano.tensor.extra_ops``, ``theano.tensor.signal``...).  The
+script then runs as ``__main__`` (``runpy``) with ``sys.argv = [SCRIPT,
+ARGS...]`` and its own folder first on ``sys.path``, as ``python SCRIPT
+ARGS...`` would run it.  ``$THEANO_FLAGS``
 (``floatX=float32,mode=FAST_RUN``) is applied first.
 
 Exit status and errors:
@@ -36,6 +38,7 @@ __all__ = ["main", "TheanoAliasFinder", "theano_alias", "USAGE"]
 
 ALIAS = "theano"
 TARGET = "theano_rnn.theano"
+FALLBACK = "pytensor"
 
 USAGE = f"""usage: {PROG} legacy SCRIPT [ARGS...]
 
@@ -60,21 +63,29 @@ class _AliasLoader(importlib.abc.Loader):
         pass  # already executed under its own name
 
 
+def _find(name):
+    try:
+        return importlib.util.find_spec(name)
+    except ImportError:
+        return None
+
+
 class TheanoAliasFinder(importlib.abc.MetaPathFinder):
-    """``theano`` / ``theano.X`` -> ``theano_rnn.theano`` / ``theano_rnn.theano.X``."""
+    """``theano`` / ``theano.X`` -> ``theano_rnn.theano`` / ``theano_rnn.theano.X``;
+    a submodule the namespace does not have falls back to PyTensor's module of
+    the same name (``theano.tensor.extra_ops`` -> ``pytensor.tensor.extra_ops``),
+    which kept Theano's names."""
 
     def find_spec(self, fullname, path=None, target=None):
         if fullname != ALIAS and not fullname.startswith(ALIAS + "."):
             return None
-        real = TARGET + fullname[len(ALIAS):]
-        try:
-            found = importlib.util.find_spec(real)
-        except ImportError:
-            found = None
-        if found is None:
-            return None  # the usual "No module named 'theano.X'"
-        return importlib.util.spec_from_loader(fullname, _AliasLoader(real),
-                                               is_package=found.submodule_search_locations is not None)
+        rest = fullname[len(ALIAS):]
+        for real in (TARGET + rest, FALLBACK + rest):
+            found = _find(real)
+            if found is not None:
+                return importlib.util.spec_from_loader(
+                    fullname, _AliasLoader(real), is_package=found.submodule_search_locations is not None)
+        return None  # the usual "No module named 'theano.X'"
 
 
 @contextlib.contextmanager
