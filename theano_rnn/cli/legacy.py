@@ -8,7 +8,9 @@ same name (``theano.tensor.extra_ops``, ``theano.tensor.signal``...).  The
 script then runs as ``__main__`` (``runpy``) with ``sys.argv = [SCRIPT,
 ARGS...]`` and its own folder first on ``sys.path``, as ``python SCRIPT
 ARGS...`` would run it.  ``$THEANO_FLAGS``
-(``floatX=float32,mode=FAST_RUN``) is applied first.
+(``floatX=float32,mode=FAST_RUN``) is applied first, and PyTensor's loggers
+are kept at WARNING as Theano kept its own (a script's
+``logging.basicConfig(level=INFO)`` shows the script's messages only).
 
 Exit status and errors:
 
@@ -27,6 +29,7 @@ import contextlib
 import importlib
 import importlib.abc
 import importlib.util
+import logging
 import os
 import runpy
 import sys
@@ -160,6 +163,12 @@ def run_script(script, args=(), environ=None):
     except ValueError as exc:
         return _fail(f"THEANO_FLAGS: {exc}")
     saved_argv, saved_path = sys.argv[:], sys.path[:]
+    # Theano kept its own loggers at WARNING, so a script's basicConfig(level=INFO)
+    # showed only the script's messages; PyTensor's loggers would inherit INFO
+    pt_logger = logging.getLogger("pytensor")
+    saved_level = pt_logger.level
+    if saved_level == logging.NOTSET:
+        pt_logger.setLevel(logging.WARNING)
     sys.argv = [script, *args]
     sys.path.insert(0, os.path.dirname(os.path.abspath(script)))
     try:
@@ -182,6 +191,7 @@ def run_script(script, args=(), environ=None):
         return 1
     finally:
         sys.argv, sys.path[:] = saved_argv, saved_path
+        pt_logger.setLevel(saved_level)
 
 
 def main(argv=None, environ=None):
