@@ -32,6 +32,9 @@ print("module", theano.__name__, T.__name__)
 print("mask", theano.function([], MRG_RandomStreams(1).binomial((4,), p=1.0))().tolist())
 from theano.tensor.extra_ops import cumsum  # not in the namespace: PyTensor's module
 print("cumsum", theano.function([x], cumsum(x, axis=1))(np.ones((1, 3))).tolist())
+import logging
+logging.basicConfig(level=logging.INFO)
+print("pytensor log level", logging.getLogger("pytensor").getEffectiveLevel())
 if "--fail" in sys.argv:
     raise RuntimeError("the script's own error")
 if "--exit" in sys.argv:
@@ -54,6 +57,7 @@ def test_runs_an_unmodified_script_with_its_arguments(script, capsys):
     assert out[2] == "module theano_rnn.theano theano_rnn.theano.tensor"
     assert out[3] == "mask [1, 1, 1, 1]"
     assert out[4] == "cumsum [[1.0, 2.0, 3.0]]"
+    assert out[5] == "pytensor log level 30"  # WARNING, as Theano kept its loggers
     assert "theano" not in sys.modules  # the alias ends with the command
 
 
