@@ -203,3 +203,17 @@ def test_importing_the_namespace_changes_nothing_and_installs_no_theano():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout == "ok\n"
+
+
+def test_scan_keywords_go_backwards_n_steps_strict():
+    x = T.dvector("x")
+    w = theano.shared(np.float64(2.0), name="w")
+    back, updates = theano.scan(lambda v, acc, w: acc * w + v, sequences=x, outputs_info=T.zeros(()),
+                                non_sequences=[w], go_backwards=True, strict=True)
+    counted, _ = theano.scan(lambda acc: acc + 1, outputs_info=T.zeros(()), n_steps=4)
+    assert updates == {}
+    b, c = theano.function([x], [back, counted])(np.array([1.0, 10.0, 100.0]))
+    np.testing.assert_array_equal(b, [100.0, 210.0, 421.0])  # 100, 100*2+10, 210*2+1
+    np.testing.assert_array_equal(c, [1, 2, 3, 4])
+    with pytest.raises(Exception):  # strict: w used but not passed as a non-sequence
+        theano.scan(lambda v, acc: acc * w + v, sequences=x, outputs_info=T.zeros(()), strict=True)
