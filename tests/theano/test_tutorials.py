@@ -142,8 +142,9 @@ def test_elman_binary_and_softmax_outputs_match_the_numpy_reference():
             np.testing.assert_allclose(got, G[name], **TOL)
 
 
-def _lstm_model(dim, n_words, seed):
-    """DeepLearningTutorials lstm.py's graph (embedding, masked LSTM, mean pool, dropout)."""
+def _lstm_model(dim, n_words, seed, shape=(None, None)):
+    """DeepLearningTutorials lstm.py's graph (embedding, masked LSTM, mean pool, dropout);
+    ``shape`` gives x and mask static shapes (the JAX backend needs them)."""
     rs = np.random.RandomState(seed)
     Wemb = theano.shared(0.3 * rs.randn(n_words, dim), name="Wemb")
     W = theano.shared(0.5 * rs.randn(dim, 4 * dim), name="lstm_W")
@@ -151,8 +152,8 @@ def _lstm_model(dim, n_words, seed):
     b = theano.shared(0.1 * rs.randn(4 * dim), name="lstm_b")
     trng = MRG_RandomStreams(123)
     use_noise = theano.shared(np.float64(1.0))
-    x = T.matrix("x", dtype="int64")
-    mask = T.matrix("mask", dtype="float64")
+    x = T.tensor("x", dtype="int64", shape=shape)
+    mask = T.tensor("mask", dtype="float64", shape=shape)
     n_timesteps, n_samples = x.shape[0], x.shape[1]
     emb = Wemb[x.flatten()].reshape([n_timesteps, n_samples, dim])
 
@@ -205,7 +206,9 @@ def _np_lstm(params, xv, mv):
 def test_lstm_with_mrg_dropout_matches_numpy_given_its_mask(mode):
     if mode == "JAX":
         pytest.importorskip("jax")
-    x, mask, dropped, keep, use_noise, params = _lstm_model(dim=3, n_words=9, seed=5)
+    # lstm.py's symbolic reshape needs static shapes on JAX (it traces shapes as values)
+    shape = (5, 4) if mode == "JAX" else (None, None)
+    x, mask, dropped, keep, use_noise, params = _lstm_model(dim=3, n_words=9, seed=5, shape=shape)
     f = theano.function([x, mask], [dropped, keep], mode=mode)
     rs = np.random.RandomState(6)
     xv = rs.randint(0, 9, (5, 4)).astype(np.int64)
