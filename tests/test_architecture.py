@@ -31,14 +31,19 @@ OVERSIZED = {
 LAYERS = {
     "errors": 0, "runtime": 0, "data": 0,
     "optim": 1, "compat": 1,
+    "theano": 1,  # the drop-in Theano namespace, beside compat (see below)
     "cells": 2,
     "graphs": 3,
     "models": 4, "io": 5,
     "training": 6,
     "tasks": 7,
     "utils": 8, "gru_utils": 8,
-    "cli": 9, "__main__": 10,
+    "cli": 9, "__main__": 10, "legacy": 10,
 }
+
+# ``theano_rnn.theano`` may import only these (and itself): it sits beside compat
+THEANO_NAMESPACE_DEPS = ("theano_rnn.runtime", "theano_rnn.compat", "theano_rnn.errors",
+                         "theano_rnn.theano")
 
 
 def _modules():
@@ -165,6 +170,17 @@ def test_dependencies_point_down_the_layers():
         if m != "theano_rnn" and _layer(t) is not None and _layer(t) > _layer(m)
     ]
     assert upward == []
+
+
+def test_the_theano_namespace_imports_only_runtime_and_compat():
+    bad = [
+        f"{m} -> {t}"
+        for m, targets in _graph().items() if m.startswith("theano_rnn.theano")
+        for t in targets
+        if not any(t == d or t.startswith(d + ".") for d in THEANO_NAMESPACE_DEPS)
+    ]
+    assert [m for m in MODULES if m.startswith("theano_rnn.theano.")]  # the checker sees it
+    assert bad == []
 
 
 @pytest.mark.parametrize("module", sorted(MODULES))

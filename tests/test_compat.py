@@ -124,3 +124,45 @@ def test_modes_resolve_to_backends():
         compat.get_mode("GPU9000")
     with pytest.raises(ValueError, match="gate activation"):
         compat.gate_activation("relu")
+
+
+def test_scan_with_a_random_drawing_body_returns_its_updates():
+    # before the fix: ValueError "return_updates=False but Scan produced updates"
+    made = []
+
+    def step(h):  # draws as Theano's RandomStreams did: a new shared generator in the body
+        rng = pt.random.shared_rng(seed=7, name="rng")
+        made.append(rng)
+        next_rng, u = rng.uniform(size=(3,))
+        with warnings.catch_warnings():  # Theano's way (RandomStreams set it for you)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            rng.default_update = next_rng
+        return h + u
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        h, updates = compat.scan(step, outputs_info=pt.zeros(3), n_steps=4)
+    assert list(updates) == made  # the generator's update, to pass to the function
+    f = pytensor.function([], h, updates=updates, mode=compat.get_mode("C"))
+    first, second = f(), f()
+    expected = np.cumsum(np.random.default_rng(7).uniform(size=(4, 3)), axis=0)
+    np.testing.assert_allclose(first, expected, rtol=1e-14)  # the generator's own draws
+    assert not np.allclose(first, second)  # advanced between calls
+    assert np.all(np.diff(first, axis=0) > 0) and np.all(first[-1] < 4)
+
+
+def test_param_is_an_ordinary_input_of_a_plain_pytensor_function():
+    # before: TypeError from pytensor.function; a Param is a pytensor.In now.  PyTensor
+    # cannot know its default, so there it is a required input.
+    x = pt.dvector("x")
+    decay = pt.dscalar("decay")
+    f = pytensor.function([x, compat.Param(decay, default=0.9)], (x * decay).sum(),
+                          mode=compat.get_mode("C"))
+    assert f(np.ones(2), 0.5) == 1.0
+    assert f(np.ones(2), decay=0.25) == 0.5
+    with pytest.raises(TypeError):
+        f(np.ones(2))
+    # with function_with_defaults the default applies; default=None means none (Theano)
+    g = compat.function_with_defaults([x, compat.Param(decay)], (x * decay).sum(), mode="C")
+    with pytest.raises(TypeError, match="missing"):
+        g(np.ones(2))

@@ -37,6 +37,7 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+import warnings
 
 import pytensor
 import pytensor.tensor as pt
@@ -145,21 +146,31 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, **kwargs):
     Newer PyTensor warns unless ``return_updates`` is passed and will stop
     returning the updates; older PyTensor has no such argument.  This wrapper
     detects which one is installed and always returns ``(outputs, updates)``
-    (``updates`` is an empty dict: graphs with random streams inside the loop
-    should pass ``return_updates=True`` explicitly).
+    without the warning.  ``updates`` holds the random-generator updates of a
+    loop body that draws random numbers (empty otherwise): pass it to the
+    compiled function, as in Theano, to advance the generators between calls.
+    (A ``return_updates`` argument is ignored: the pair is always returned.)
     """
+    kwargs.pop("return_updates", None)
     if _scan_has_return_updates():
-        kwargs.setdefault("return_updates", False)
-        result = pytensor.scan(
-            fn,
-            sequences=sequences,
-            outputs_info=outputs_info,
-            non_sequences=non_sequences,
-            **kwargs,
-        )
-        if kwargs["return_updates"]:
-            return result
-        return result, {}
+        with warnings.catch_warnings():
+            warnings.filterwarnings(
+                "ignore", message="Scan return signature will change", category=DeprecationWarning
+            )
+            # scan clears the default updates of generators made in a random body
+            warnings.filterwarnings(
+                "ignore", message="Setting default_update is deprecated", category=DeprecationWarning
+            )
+            result = pytensor.scan(
+                fn,
+                sequences=sequences,
+                outputs_info=outputs_info,
+                non_sequences=non_sequences,
+                return_updates=True,
+                **kwargs,
+            )
+        outputs, updates = result
+        return outputs, updates
     return pytensor.scan(  # pragma: no cover - older PyTensor
         fn,
         sequences=sequences,
@@ -169,18 +180,28 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, **kwargs):
     )
 
 
-class Param:
-    """Stand-in for ``theano.Param(variable, default=value)``.
+class Param(pytensor.In):
+    """``theano.Param(variable, default=value)``: an input with a default value.
 
-    PyTensor 3 rejects compiled inputs with default values
-    (``pytensor.In(v, value=d)`` raises), so :func:`function_with_defaults`
-    turns these into a Python-level default of the wrapper.
+    PyTensor 3 refuses compiled inputs with default values
+    (``pytensor.In(v, value=d)`` raises), so the default lives on this object
+    (``.default``) and :func:`function_with_defaults` (and
+    :func:`theano_rnn.theano.function`) supply it at call time.  A ``Param``
+    is a ``pytensor.In`` without a value, so a plain ``pytensor.function``
+    accepts it as an ordinary, required input (it cannot know the default:
+    calling that function without the argument is PyTensor's TypeError).
+    ``default=None`` means no default, as in Theano.
     """
 
-    def __init__(self, variable, default=None, name=None):
-        self.variable = variable
+    def __init__(self, variable, default=None, name=None, mutable=False, strict=False,
+                 allow_downcast=None, implicit=None, borrow=None):
+        if implicit:
+            raise ValueError("Param(implicit=True) (a hidden input) is not supported on PyTensor")
+        super().__init__(variable, name=name, mutable=mutable, strict=strict,
+                         allow_downcast=allow_downcast, borrow=borrow)
         self.default = default
-        self.name = name or getattr(variable, "name", None)
+        if self.name is None:
+            self.name = getattr(variable, "name", None)
 
 
 def function_with_defaults(inputs, outputs=None, updates=None, mode=None, name=None, **kwargs):
@@ -197,7 +218,7 @@ def function_with_defaults(inputs, outputs=None, updates=None, mode=None, name=N
     for inp in inputs:
         if isinstance(inp, Param):
             variables.append(inp.variable)
-            defaults.append(inp.default)
+            defaults.append(inspect.Parameter.empty if inp.default is None else inp.default)
             names.append(inp.name)
         else:
             variables.append(inp)

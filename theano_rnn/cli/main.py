@@ -68,6 +68,7 @@ One naming scheme (the older command names stay as aliases):
   eval CKPT ...       the same, for cloze and classifier checkpoints
   gradcheck, plot     as before
   seq demo|train      gwtaylor's Elman RNN sequence predictor (theano-rnn seq --help)
+  legacy SCRIPT ...   run an unmodified Theano script on PyTensor (theano-rnn legacy --help)
 Run 'theano-rnn COMMAND --help' for the options of a command."""
 
 TRAINED_BY = {"word": "train", "char": "train --task charlm",
@@ -286,6 +287,10 @@ def main(argv=None, environ=None):
         from theano_rnn.cli import seq
 
         return seq.main(argv[1:])
+    if argv[:1] == ["legacy"]:  # a Theano script: import theano -> theano_rnn.theano
+        from theano_rnn.cli import legacy
+
+        return legacy.main(argv[1:])
     try:
         routed = translate_argv(argv, build_parser())
     except CLIError as exc:
