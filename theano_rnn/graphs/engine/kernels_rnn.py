@@ -1,0 +1,114 @@
+"""Numba kernels of the ``rnn`` kind: ``s_t = tanh(pre_t + s_{t-1} Wm^T)``.
+
+Forward: one ``(B, H) x (H, H)`` product per step (BLAS through ``np.dot``
+on contiguous arrays), the tanh over the block in one vectorised pass.
+Backward (:class:`theano_rnn.cells.rnn.RNNBackward`, over the whole
+sequence): ``da = dn (1 - s^2)``, ``ds_prev = da Wm``, and
+``dWm = sum_t da_t^T s_{t-1}`` as one product after the loop.
+
+Conventions of every kernel module: time index ``t`` of the outputs is the
+time index of ``pre``; with ``backwards`` the steps run ``t = T-1 .. 0``.
+``truncate = k > 0`` back-propagates through the last ``k`` steps run
+only (Theano's ``truncate_gradient``): earlier steps get zero ``dpre`` and
+the initial state's gradient is zero unless ``T <= k``.  A step with mask 0
+keeps the previous state; its gradient passes to the previous state whole.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from theano_rnn.graphs.engine.vecmath import JIT, exp_inplace, tanh_from_exp
+
+__all__ = ["rnn_forward", "rnn_backward"]
+
+
+@njit(**JIT)
+def order(T, backwards):
+    """The time indices in the order the steps run."""
+    ts = np.arange(T)
+    return ts[::-1].copy() if backwards else ts
+
+
+@njit(**JIT)
+def prev_states(hs, h0, ts):
+    """``(T, B, H)``: the state each step started from, by time index."""
+    prev = np.empty_like(hs)
+    p = h0
+    for s in range(ts.shape[0]):
+        t = ts[s]
+        prev[t] = p
+        p = hs[t]
+    return prev
+
+
+@njit(**JIT)
+def first_step(T, truncate):
+    """Index (in run order) of the first step the backward visits."""
+    return max(T - truncate, 0) if truncate > 0 else 0
+
+
+@njit(**JIT)
+def rnn_forward(pre, Wm, h0, mask, backwards):
+    T, B, H = pre.shape
+    dt = pre.dtype
+    pre = np.ascontiguousarray(pre)
+    WT = np.ascontiguousarray(Wm.T)  # (H, H)
+    hs = np.empty((T, B, H), dt)
+    a = np.empty((B, H), dt)
+    e = np.empty(B * H, np.float64)
+    v = np.empty(B * H, np.float64)
+    bits = np.empty(B * H, np.int64)
+    ts = order(T, backwards)
+    h_prev = np.ascontiguousarray(h0).astype(dt)
+    for s in range(T):
+        t = ts[s]
+        np.dot(h_prev, WT, a)
+        for b in range(B):
+            for j in range(H):
+                x = np.float64(a[b, j] + pre[t, b, j])
+                v[b * H + j] = x
+                e[b * H + j] = -2.0 * abs(x)
+        exp_inplace(e, bits)
+        out = hs[t]
+        for b in range(B):
+            if mask[t, b] != 0:
+                for j in range(H):
+                    out[b, j] = tanh_from_exp(v[b * H + j], e[b * H + j])
+            else:
+                out[b] = h_prev[b]
+        h_prev = hs[t]
+    return hs
+
+
+@njit(**JIT)
+def rnn_backward(Wm, h0, mask, hs, dhs, backwards, truncate):
+    T, B, H = hs.shape
+    dt = hs.dtype
+    Wm = np.ascontiguousarray(Wm).astype(dt)
+    dpre = np.zeros((T, B, H), dt)
+    carry = np.zeros((B, H), dt)
+    back = np.empty((B, H), dt)
+    ts = order(T, backwards)
+    stop = first_step(T, truncate)
+    for s in range(T - 1, stop - 1, -1):
+        t = ts[s]
+        da = dpre[t]
+        for b in range(B):
+            if mask[t, b] != 0:
+                for j in range(H):
+                    y = hs[t, b, j]
+                    da[b, j] = (dhs[t, b, j] + carry[b, j]) * (1 - y * y)
+        np.dot(da, Wm, back)
+        for b in range(B):
+            if mask[t, b] != 0:
+                for j in range(H):
+                    carry[b, j] = back[b, j]
+            else:
+                for j in range(H):
+                    carry[b, j] = carry[b, j] + dhs[t, b, j]
+    prev = prev_states(hs, np.ascontiguousarray(h0).astype(dt), ts)
+    dWm = np.dot(dpre.reshape((T * B, H)).T, prev.reshape((T * B, H)))
+    dh0 = carry if stop == 0 else np.zeros((B, H), dt)
+    return dpre, dWm, dh0
