@@ -193,11 +193,22 @@ def gru_backward(Wm, h0, mask, hs, saved, dhs, gate, backwards, truncate):
                 for j in range(H):
                     carry[b, j] = rest[b, j] + back[b, j]
     N = T * B
+    dWzr = np.dot(dzr.reshape((N, G)).T, prev.reshape((N, H)))
+    dWc = np.dot(dcs.reshape((N, H)).T, srs.reshape((N, H)))
+    # element loops below: slice assignment compiles slowly
     dWm = np.empty((3 * H, H), dt)
-    dWm[:G] = np.dot(dzr.reshape((N, G)).T, prev.reshape((N, H)))
-    dWm[G:] = np.dot(dcs.reshape((N, H)).T, srs.reshape((N, H)))
+    for i in range(G):
+        for j in range(H):
+            dWm[i, j] = dWzr[i, j]
+    for i in range(H):
+        for j in range(H):
+            dWm[G + i, j] = dWc[i, j]
     dpre = np.empty((T, B, 3 * H), dt)
-    dpre[:, :, :G] = dzr
-    dpre[:, :, G:] = dcs
+    for t in range(T):
+        for b in range(B):
+            for j in range(G):
+                dpre[t, b, j] = dzr[t, b, j]
+            for j in range(H):
+                dpre[t, b, G + j] = dcs[t, b, j]
     dh0 = carry if stop == 0 else np.zeros((B, H), dt)
     return dpre, dWm, dh0

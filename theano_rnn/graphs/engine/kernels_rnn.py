@@ -36,11 +36,15 @@ def order(T, backwards):
 @njit(**JIT)
 def prev_states(hs, h0, ts):
     """``(T, B, H)``: the state each step started from, by time index."""
+    T, B, H = hs.shape
     prev = np.empty_like(hs)
     p = h0
-    for s in range(ts.shape[0]):
+    for s in range(T):
         t = ts[s]
-        prev[t] = p
+        q = prev[t]
+        for b in range(B):  # element loops: slice assignment compiles slowly
+            for j in range(H):
+                q[b, j] = p[b, j]
         p = hs[t]
     return prev
 
@@ -80,7 +84,8 @@ def rnn_forward(pre, Wm, h0, mask, backwards):
                 for j in range(H):
                     out[b, j] = tanh_from_exp(v[b * H + j], e[b * H + j])
             else:
-                out[b] = h_prev[b]
+                for j in range(H):
+                    out[b, j] = h_prev[b, j]
         h_prev = hs[t]
     return hs
 

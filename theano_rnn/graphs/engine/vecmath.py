@@ -80,13 +80,13 @@ def exp_inplace(x, bits):
         x[j] *= scale[j]
 
 
-@njit(inline="always", **JIT)
+@njit(**JIT)
 def sigmoid_from_exp(e):
     """``1 / (1 + e)`` with ``e = exp(-a)``: ``sigmoid(a)``."""
     return 1.0 / (1.0 + e)
 
 
-@njit(inline="always", **JIT)
+@njit(**JIT)
 def tanh_from_exp(a, e):
     """``tanh(a)`` from ``e = exp(-2 |a|)``: ``sign(a) (1 - e) / (1 + e)``."""
     t = (1.0 - e) / (1.0 + e)
