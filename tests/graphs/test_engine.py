@@ -92,6 +92,30 @@ def test_truncation_at_least_the_length_is_full_bptt():
     assert np.abs(full[-2]).max() > 0.01  # dh0 flows
 
 
+def test_gradient_of_the_final_states_only():
+    """A cost on ``hs[-1]`` and ``cs[-1]`` alone (the carried states): the
+    gradient flows from there, and an unused ``cs`` counts as zero."""
+    cell_, pre, Wm, inits, mask, proj = R.layer_inputs("lstm")
+    (pre_v, Wm_v), init_v, proj_v = R.layer_data("lstm", seed=8)
+    mask_v = R.masks()["right"]
+    results = {}
+    for impl, mode in (("engine", "C"), ("scan", "PY")):
+        if impl == "engine":
+            hs, cs = engine.run_layer(LSTM, "sigmoid", pre, Wm, inits, mask)
+        else:
+            hs, cs = R.scan_states(LSTM, "sigmoid", pre, Wm, inits, mask)
+        cost_both = pt.sum(hs[-1] * proj[0][0]) + pt.sum(cs[-1] * proj[1][0])
+        cost_h = pt.sum(hs[-1] * proj[0][0])
+        wrt = [pre, Wm, *inits]
+        f = compile_function([pre, Wm, *inits, mask, *proj],
+                             pt.grad(cost_both, wrt) + pt.grad(cost_h, wrt),
+                             mode=get_mode(mode), name=f"final_{impl}")
+        results[impl] = f(pre_v, Wm_v, *init_v, mask_v, *proj_v)
+    for i, (a, b) in enumerate(zip(results["engine"], results["scan"])):
+        R.assert_close(a, b, f"gradient {i}")
+    assert np.abs(results["scan"][0]).max() > 0.01
+
+
 def test_masked_steps_keep_the_state_exactly():
     (pre, Wm), inits, proj = R.layer_data("gru", seed=3)
     mask = R.masks()["left"]
