@@ -4,6 +4,7 @@
     python scripts/bench_engine.py                      # T=B=50, H=128, 2 layers, both dtypes
     python scripts/bench_engine.py --quick --json       # tiny sizes (smoke test)
     python scripts/bench_engine.py --compile-times      # numba's first call, cold and warm
+    python scripts/bench_engine.py --profile            # where the engine's call spends its time
 
 Workload: char-rnn's default model body -- inputs ``(T, B, C=65)``, layer 1's
 pre-activations one product ``x U0 + b0`` outside the recurrence, 2 stacked
@@ -62,8 +63,9 @@ def make_data(T, B, C, H, layers, dtype, seed=0):
     return {k: v.astype(dtype) for k, v in vals.items()}
 
 
-def pytensor_impl(kind, data, layers, dtype):
-    """A compiled ``f(x, P) -> [cost, *grads]`` on the C backend."""
+def pytensor_impl(kind, data, layers, dtype, profile=False):
+    """A compiled ``f(x, P) -> [cost, *grads]`` on the C backend (``profile``:
+    PyTensor's profiler on, the function returned as well)."""
     import pytensor
     import pytensor.tensor as pt
 
@@ -97,6 +99,9 @@ def pytensor_impl(kind, data, layers, dtype):
                 below = outs[0]
         cost = pt.sum(below * P)
         grads = pytensor.grad(cost, list(params.values()))
+        if profile:
+            fn = pytensor.function([x, P], [cost, *grads], mode=get_mode("C"), profile=True)
+            return (lambda: fn(data["x"], data["P"])), fn
         fn = compile_function([x, P], [cost, *grads], mode=get_mode("C"), name=f"bench_{kind}")
     return lambda: fn(data["x"], data["P"])
 
@@ -175,6 +180,8 @@ def main(argv=None):
     ap.add_argument("--compile-times", action="store_true",
                     help="only numba's cold / warm first-call times of every kernel")
     ap.add_argument("--json", action="store_true", help="one JSON object per row")
+    ap.add_argument("--profile", action="store_true",
+                    help="PyTensor's profile of the engine's function (per op class), then exit")
     args = ap.parse_args(argv)
     dtypes = args.dtypes.split(",")
     if args.compile_times:
@@ -183,6 +190,15 @@ def main(argv=None):
         return 0
     if args.quick:
         args.T, args.B, args.H, args.repeats, args.burn_in = 5, 3, 8, 3, 1
+    if args.profile:
+        for dtype in dtypes:
+            data = make_data(args.T, args.B, args.C, args.H, args.layers, dtype)
+            pytensor_impl("engine", data, args.layers, dtype)()  # loads the kernels
+            run, fn = pytensor_impl("engine", data, args.layers, dtype, profile=True)
+            for _ in range(args.burn_in + args.repeats):
+                run()
+            fn.profile.summary(n_ops_to_print=12, n_apply_to_print=0)
+        return 0
     wanted = args.impls.split(",")
     torch = None
     if "torch" in wanted:
