@@ -251,6 +251,9 @@ def test_sgd_trajectory_through_a_stack_equals_scan(cell, gate, layers):
 def test_cells_declare_their_kernels():
     assert [engine.kernel_of(c) for c in (RNN, GRU, LSTM)] == ["rnn", "gru", "lstm"]
     assert engine.kernel_of("lstm") == "lstm"
+    assert engine.sequence_op("gru").gate == "hard_sigmoid"  # the tutorial cell's default
+    assert engine.sequence_op(LSTM).gate == "sigmoid"
+    assert engine.sequence_op("rnn", "sigmoid").gate is None  # no gates
 
     @dataclass(frozen=True)
     class OtherRNN(RNNCell):  # other equations: does not inherit the kernel

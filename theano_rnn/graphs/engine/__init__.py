@@ -30,6 +30,7 @@ import functools
 import pytensor.tensor as pt
 
 from theano_rnn.cells.base import Cell
+from theano_rnn.cells.registry import get_cell
 from theano_rnn.graphs.engine.ops import SequenceGradOp, SequenceOp
 from theano_rnn.graphs.engine.spec import KINDS, spec_of
 from theano_rnn.runtime.modes import on_backend_first_use
@@ -63,14 +64,15 @@ def has_kernel(cell) -> bool:
 
 
 def sequence_op(cell, gate=None, truncate=-1, backwards=False) -> SequenceOp:
-    """The :class:`SequenceOp` of ``cell`` (a Cell or a kernel name)."""
+    """The :class:`SequenceOp` of ``cell`` (a Cell or a kernel name); ``gate=None``
+    gives the cell's default gate (for a kernel name: the tutorial cell's,
+    ``hard_sigmoid`` for "gru", ``sigmoid`` for "lstm")."""
     kind = kernel_of(cell)
     if kind is None:
         raise ValueError(f"the {cell.name} cell has no engine kernel")
-    if gate is None and isinstance(cell, Cell) and cell.uses_gates:
-        gate = cell.default_gate
     if gate is None and spec_of(kind).gates:
-        gate = "sigmoid"
+        # the cell's default; for a kernel name, the tutorial cell's of that name
+        gate = (cell if isinstance(cell, Cell) else get_cell(kind)).default_gate or "sigmoid"
     return SequenceOp(kind, gate, truncate, backwards)
 
 
