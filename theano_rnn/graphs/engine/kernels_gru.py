@@ -23,7 +23,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from theano_rnn.graphs.engine.kernels_rnn import first_step, order, prev_states
+from theano_rnn.graphs.engine.kernels_rnn import (
+    first_step, order, prev_states, rows_copy, rows_transposed,
+)
 from theano_rnn.graphs.engine.vecmath import JIT, exp_inplace, sigmoid_from_exp, tanh_from_exp
 
 __all__ = ["gru_forward", "gru_backward", "gate_block", "saved_gates"]
@@ -77,8 +79,8 @@ def gru_forward(pre, Wm, h0, mask, gate, backwards):
     G = 2 * H
     dt = pre.dtype
     pre = np.ascontiguousarray(pre)
-    WzrT = np.ascontiguousarray(Wm[:G].T)  # (H, 2H)
-    WcT = np.ascontiguousarray(Wm[G:].T)  # (H, H)
+    WzrT = rows_transposed(Wm, 0, G)  # (H, 2H)
+    WcT = rows_transposed(Wm, G, W)  # (H, H)
     hs = np.empty((T, B, H), dt)
     saved = np.empty((T, B, W), dt)
     azr = np.empty((B, G), dt)
@@ -91,7 +93,7 @@ def gru_forward(pre, Wm, h0, mask, gate, backwards):
     e = np.empty(B * H)  # candidate
     bits_h = np.empty(B * H, np.int64)
     ts = order(T, backwards)
-    h_prev = np.ascontiguousarray(h0).astype(dt)
+    h_prev = rows_copy(h0, 0, B)
     a1 = azr.reshape(B * G)
     for s in range(T):
         t = ts[s]
@@ -140,8 +142,8 @@ def gru_backward(Wm, h0, mask, hs, saved, dhs, gate, backwards, truncate):
     T, B, H = hs.shape
     G = 2 * H
     dt = hs.dtype
-    Wzr = np.ascontiguousarray(Wm[:G]).astype(dt)  # (2H, H)
-    Wc = np.ascontiguousarray(Wm[G:]).astype(dt)  # (H, H)
+    Wzr = rows_copy(Wm, 0, G)  # (2H, H)
+    Wc = rows_copy(Wm, G, 3 * H)  # (H, H)
     dzr = np.zeros((T, B, G), dt)
     dcs = np.zeros((T, B, H), dt)
     srs = np.zeros((T, B, H), dt)  # s_prev * r, for dWc
@@ -153,7 +155,7 @@ def gru_backward(Wm, h0, mask, hs, saved, dhs, gate, backwards, truncate):
     dsr = np.empty((B, H), dt)
     back = np.empty((B, H), dt)
     ts = order(T, backwards)
-    prev = prev_states(hs, np.ascontiguousarray(h0).astype(dt), ts)
+    prev = prev_states(hs, h0, ts)
     stop = first_step(T, truncate)
     for s in range(T - 1, stop - 1, -1):
         t = ts[s]

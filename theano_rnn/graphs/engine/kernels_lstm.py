@@ -23,7 +23,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from theano_rnn.graphs.engine.kernels_rnn import first_step, order, prev_states
+from theano_rnn.graphs.engine.kernels_rnn import (
+    first_step, order, prev_states, rows_copy, rows_transposed,
+)
 from theano_rnn.graphs.engine.kernels_gru import gate_block, saved_gates
 from theano_rnn.graphs.engine.vecmath import JIT, exp_inplace, tanh_from_exp
 
@@ -37,7 +39,7 @@ def lstm_forward(pre, Wm, h0, c0, mask, gate, backwards):
     G = 3 * H
     dt = pre.dtype
     pre = np.ascontiguousarray(pre)
-    WT = np.ascontiguousarray(Wm.T)  # (H, 4H)
+    WT = rows_transposed(Wm, 0, W)  # (H, 4H)
     hs = np.empty((T, B, H), dt)
     cs = np.empty((T, B, H), dt)
     saved = np.empty((T, B, 5 * H), dt)
@@ -50,8 +52,8 @@ def lstm_forward(pre, Wm, h0, c0, mask, gate, backwards):
     ec = np.empty(B * H)  # tanh(c)
     bits_h = np.empty(B * H, np.int64)
     ts = order(T, backwards)
-    h_prev = np.ascontiguousarray(h0).astype(dt)
-    c_prev = np.ascontiguousarray(c0).astype(dt)
+    h_prev = rows_copy(h0, 0, B)
+    c_prev = rows_copy(c0, 0, B)
     a1 = a.reshape(B * W)
     for s in range(T):
         t = ts[s]
@@ -109,7 +111,7 @@ def lstm_backward(Wm, h0, c0, mask, hs, cs, saved, dhs, dcs, gate, backwards, tr
     T, B, H = hs.shape
     G = 3 * H
     dt = hs.dtype
-    Wm = np.ascontiguousarray(Wm).astype(dt)  # (4H, H)
+    Wm = rows_copy(Wm, 0, 4 * H)  # (4H, H)
     dpre = np.zeros((T, B, 4 * H), dt)
     carry_h = np.zeros((B, H), dt)
     carry_c = np.zeros((B, H), dt)
@@ -119,7 +121,7 @@ def lstm_backward(Wm, h0, c0, mask, hs, cs, saved, dhs, dcs, gate, backwards, tr
     dh = np.empty(H)
     dc = np.empty(H)
     ts = order(T, backwards)
-    c_init = np.ascontiguousarray(c0).astype(dt)
+    c_init = rows_copy(c0, 0, B)
     stop = first_step(T, truncate)
     for s in range(T - 1, stop - 1, -1):
         t = ts[s]
@@ -159,7 +161,7 @@ def lstm_backward(Wm, h0, c0, mask, hs, cs, saved, dhs, dcs, gate, backwards, tr
             if mask[t, b] != 0:
                 for j in range(H):
                     carry_h[b, j] = back[b, j]
-    prev = prev_states(hs, np.ascontiguousarray(h0).astype(dt), ts)
+    prev = prev_states(hs, h0, ts)
     N = T * B
     dWm = np.dot(dpre.reshape((N, 4 * H)).T, prev.reshape((N, H)))
     zero = stop != 0

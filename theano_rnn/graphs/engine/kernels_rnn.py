@@ -23,14 +23,43 @@ from numba import njit
 
 from theano_rnn.graphs.engine.vecmath import JIT, exp_inplace, tanh_from_exp
 
-__all__ = ["rnn_forward", "rnn_backward"]
+__all__ = ["rnn_forward", "rnn_backward", "order", "prev_states", "first_step",
+           "rows_transposed", "rows_copy"]
+
+
+# The small helpers below write element loops on purpose: numba compiles
+# them much faster than np.arange / slicing / ascontiguousarray of a view.
 
 
 @njit(**JIT)
 def order(T, backwards):
     """The time indices in the order the steps run."""
-    ts = np.arange(T)
-    return ts[::-1].copy() if backwards else ts
+    ts = np.empty(T, np.int64)
+    for s in range(T):
+        ts[s] = T - 1 - s if backwards else s
+    return ts
+
+
+@njit(**JIT)
+def rows_transposed(M, r0, r1):
+    """``M[r0:r1].T`` as a new C-contiguous array."""
+    n = M.shape[1]
+    out = np.empty((n, r1 - r0), M.dtype)
+    for i in range(r1 - r0):
+        for j in range(n):
+            out[j, i] = M[r0 + i, j]
+    return out
+
+
+@njit(**JIT)
+def rows_copy(M, r0, r1):
+    """``M[r0:r1]`` as a new C-contiguous array."""
+    n = M.shape[1]
+    out = np.empty((r1 - r0, n), M.dtype)
+    for i in range(r1 - r0):
+        for j in range(n):
+            out[i, j] = M[r0 + i, j]
+    return out
 
 
 @njit(**JIT)
@@ -60,14 +89,14 @@ def rnn_forward(pre, Wm, h0, mask, backwards):
     T, B, H = pre.shape
     dt = pre.dtype
     pre = np.ascontiguousarray(pre)
-    WT = np.ascontiguousarray(Wm.T)  # (H, H)
+    WT = rows_transposed(Wm, 0, H)  # (H, H)
     hs = np.empty((T, B, H), dt)
     a = np.empty((B, H), dt)
     e = np.empty(B * H, np.float64)
     v = np.empty(B * H, np.float64)
     bits = np.empty(B * H, np.int64)
     ts = order(T, backwards)
-    h_prev = np.ascontiguousarray(h0).astype(dt)
+    h_prev = rows_copy(h0, 0, B)
     a1 = a.reshape(B * H)
     for s in range(T):
         t = ts[s]
@@ -94,7 +123,7 @@ def rnn_forward(pre, Wm, h0, mask, backwards):
 def rnn_backward(Wm, h0, mask, hs, dhs, backwards, truncate):
     T, B, H = hs.shape
     dt = hs.dtype
-    Wm = np.ascontiguousarray(Wm).astype(dt)
+    Wm = rows_copy(Wm, 0, H)
     dpre = np.zeros((T, B, H), dt)
     carry = np.zeros((B, H), dt)
     back = np.empty((B, H), dt)
@@ -117,7 +146,7 @@ def rnn_backward(Wm, h0, mask, hs, dhs, backwards, truncate):
             else:
                 for j in range(H):
                     carry[b, j] = carry[b, j] + g[b, j]
-    prev = prev_states(hs, np.ascontiguousarray(h0).astype(dt), ts)
+    prev = prev_states(hs, h0, ts)
     dWm = np.dot(dpre.reshape((T * B, H)).T, prev.reshape((T * B, H)))
     dh0 = carry if stop == 0 else np.zeros((B, H), dt)
     return dpre, dWm, dh0
