@@ -21,53 +21,64 @@ from theano_rnn.graphs.engine.ops import SequenceGradOp, SequenceOp
 __all__ = ["register"]
 
 #: bump when the kernels' calling convention changes (part of the cache key)
-VERSION = 1
+VERSION = 2
 
 _done = []
 
 
+@numba_njit
+def _runtime(value, arr):
+    """``value`` as a run-time integer (not a literal: the kernels then reuse
+    the compilation that the C backend's calls made, instead of compiling one
+    per constant)."""
+    return arr.shape[0] * 0 + value
+
+
 def _forward(op):
     fwd = KERNELS[op.kind][0]
-    gate, backwards = op.gate_id, op.backwards
+    gate, backwards = op.gate_id, int(op.backwards)
     if op.kind == "rnn":
         @numba_njit
         def rnn_sequence(pre, Wm, h0, mask):
-            return fwd(pre, Wm, h0, mask, backwards)
+            return fwd(pre, Wm, h0, mask, _runtime(backwards, pre) != 0)
 
         return rnn_sequence
     if op.kind == "gru":
         @numba_njit
         def gru_sequence(pre, Wm, h0, mask):
-            return fwd(pre, Wm, h0, mask, gate, backwards)
+            return fwd(pre, Wm, h0, mask, _runtime(gate, pre), _runtime(backwards, pre) != 0)
 
         return gru_sequence
 
     @numba_njit
     def lstm_sequence(pre, Wm, h0, c0, mask):
-        return fwd(pre, Wm, h0, c0, mask, gate, backwards)
+        return fwd(pre, Wm, h0, c0, mask, _runtime(gate, pre), _runtime(backwards, pre) != 0)
 
     return lstm_sequence
 
 
 def _backward(op):
     bwd = KERNELS[op.kind][1]
-    gate, backwards, truncate = op.gate_id, op.backwards, op.truncate
+    gate, backwards, truncate = op.gate_id, int(op.backwards), op.truncate
     if op.kind == "rnn":
         @numba_njit
         def rnn_sequence_grad(Wm, h0, mask, hs, dhs):
-            return bwd(Wm, h0, mask, hs, dhs, backwards, truncate)
+            return bwd(Wm, h0, mask, hs, dhs, _runtime(backwards, hs) != 0,
+                       _runtime(truncate, hs))
 
         return rnn_sequence_grad
     if op.kind == "gru":
         @numba_njit
         def gru_sequence_grad(Wm, h0, mask, hs, saved, dhs):
-            return bwd(Wm, h0, mask, hs, saved, dhs, gate, backwards, truncate)
+            return bwd(Wm, h0, mask, hs, saved, dhs, _runtime(gate, hs),
+                       _runtime(backwards, hs) != 0, _runtime(truncate, hs))
 
         return gru_sequence_grad
 
     @numba_njit
     def lstm_sequence_grad(Wm, h0, c0, mask, hs, cs, saved, dhs, dcs):
-        return bwd(Wm, h0, c0, mask, hs, cs, saved, dhs, dcs, gate, backwards, truncate)
+        return bwd(Wm, h0, c0, mask, hs, cs, saved, dhs, dcs, _runtime(gate, hs),
+                   _runtime(backwards, hs) != 0, _runtime(truncate, hs))
 
     return lstm_sequence_grad
 
