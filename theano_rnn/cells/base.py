@@ -99,6 +99,10 @@ class Cell:
     #: the hand-written backward of :meth:`merged_step` (a class taking
     #: ``(cell, gate, H)``), or ``None``: the fast graph needs one
     backward = None
+    #: the fused sequence kernel (``"rnn"``, ``"gru"``, ``"lstm"``) that
+    #: computes exactly :meth:`merged_step`, declared in the cell's own class
+    #: body (not inherited: :func:`theano_rnn.graphs.engine.kernel_of`)
+    engine_kernel = None
 
     # -- parameters -------------------------------------------------------
     def param_shapes(self, word_dim, hidden_dim, num_layers, input_mode=None):  # pragma: no cover

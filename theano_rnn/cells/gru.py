@@ -72,6 +72,7 @@ class GRUBackward(GatedBackward):
 @dataclass(frozen=True)
 class GRUCell(GatedCell):
     backward = GRUBackward
+    engine_kernel = "gru"
 
     def merged_step(self, pre_t, states, Wm, gate):
         g = self.gate(gate)

@@ -70,6 +70,7 @@ class LSTMBackward(GatedBackward):
 @dataclass(frozen=True)
 class LSTMCell(GatedCell):
     backward = LSTMBackward
+    engine_kernel = "lstm"
 
     def adjust_char_init(self, params, num_layers):
         """char-rnn: the forget-gate biases start at 1."""

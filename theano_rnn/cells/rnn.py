@@ -57,6 +57,7 @@ class RNNCell(Cell):
 
     input_modes = ("onehot",)
     backward = RNNBackward
+    engine_kernel = "rnn"
 
     def param_shapes(self, word_dim, hidden_dim, num_layers, input_mode=None):
         self.check_input_mode(input_mode)

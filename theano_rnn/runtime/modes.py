@@ -3,6 +3,12 @@
 ``"C"`` (also ``"FAST_RUN"``/``"CVM"``: Theano's meaning of FAST_RUN, the C
 virtual machine, with a BLAS linked by :mod:`theano_rnn.runtime.blas`),
 ``"NUMBA"``, ``"JAX"`` (x64 chosen per compiled function) and ``"PY"``.
+
+Higher layers that extend a backend (e.g. register how their own ops run
+under JAX, whose dispatch imports jax) ask to be called when that backend's
+mode is first built: :func:`on_backend_first_use`.  This keeps optional
+backends unimported until someone uses them, and keeps this layer free of
+imports from above.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from pytensor.link.jax.linker import JAXLinker  # jax itself is imported only wh
 
 from theano_rnn.runtime.blas import ensure_blas
 
-__all__ = ["BACKENDS", "mode_name", "get_mode"]
+__all__ = ["BACKENDS", "mode_name", "get_mode", "on_backend_first_use"]
 
 BACKENDS = ("C", "NUMBA", "JAX", "PY")
 _ALIASES = {
@@ -100,8 +106,42 @@ class _ScopedX64JAXLinker(JAXLinker):
         return call
 
 
+#: backend name -> hooks waiting for its mode to be built (each runs once)
+_hooks: dict = {name: [] for name in BACKENDS}
+#: backends whose mode has been built in this process
+_built: set = set()
+
+
+def on_backend_first_use(backend, fn):
+    """Call ``fn()`` when the mode of ``backend`` (any name :func:`mode_name`
+    accepts) is first built by :func:`get_mode`, or now if it already was.
+
+    Each hook runs once.  Meant for registrations that need the backend's
+    own modules (``numba_funcify`` / ``jax_funcify`` of a package's ops):
+    they happen exactly when the backend is used, never at import.
+    """
+    name = mode_name(backend)
+    if name in _built:
+        fn()
+    else:
+        _hooks[name].append(fn)
+
+
+def _run_hooks(name):
+    _built.add(name)
+    pending = _hooks[name]
+    while pending:
+        pending.pop(0)()
+
+
 @functools.lru_cache(maxsize=None)
 def _mode_for(name: str) -> Mode:
+    mode = _build_mode(name)
+    _run_hooks(name)
+    return mode
+
+
+def _build_mode(name: str) -> Mode:
     if name == "C":
         ensure_blas()  # links a BLAS once, on first use
         return Mode(linker="cvm", optimizer="fast_run")
