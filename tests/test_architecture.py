@@ -85,6 +85,10 @@ def _imports(module):
                 full = f"{base}.{alias.name}"
                 if full in MODULES:
                     yield full, None, node.lineno
+                    # "from package import submodule" runs the package's
+                    # __init__ first: an edge to the package as well
+                    if base in MODULES:
+                        yield base, None, node.lineno
                 else:
                     yield _resolve(base), alias.name, node.lineno
 

@@ -108,13 +108,13 @@ class SequenceOp(_EngineOp):
         return Apply(self, inputs, outs)
 
     def perform(self, node, inputs, output_storage):
-        from theano_rnn.graphs.engine import kernels  # numba, on first use
+        from theano_rnn.graphs.engine.kernels import forward  # numba, on first use
 
         pre, Wm = inputs[0], inputs[1]
         T, B = pre.shape[:2]
         self._check_shapes(T, B, Wm.shape[1], inputs, self.input_names())
         inits = tuple(np.ascontiguousarray(v) for v in inputs[2:-1])
-        outs = kernels.forward(self.kind)(
+        outs = forward(self.kind)(
             np.ascontiguousarray(pre), np.ascontiguousarray(Wm), inits,
             np.ascontiguousarray(inputs[-1]), self.gate_id, self.backwards,
         )
@@ -174,7 +174,7 @@ class SequenceGradOp(_EngineOp):
         return Apply(self, inputs, outs)
 
     def perform(self, node, inputs, output_storage):
-        from theano_rnn.graphs.engine import kernels  # numba, on first use
+        from theano_rnn.graphs.engine.kernels import backward  # numba, on first use
 
         names = self.input_names()
         n = self.spec.states
@@ -183,7 +183,7 @@ class SequenceGradOp(_EngineOp):
         self._check_shapes(hs.shape[0], hs.shape[1], hs.shape[2], arrays, names)
         n_outs = n + (1 if self.spec.saved else 0)
         first = 2 + n
-        grads = kernels.backward(self.kind)(
+        grads = backward(self.kind)(
             arrays[0], tuple(arrays[1 : 1 + n]), arrays[1 + n],
             tuple(arrays[first : first + n_outs]), tuple(arrays[first + n_outs :]),
             self.gate_id, self.backwards, self.truncate,
