@@ -109,6 +109,9 @@ def build(args):
     python = shutil.which(args.python) or args.python
     if not os.path.exists(python):
         raise EnvError(f"{args.python} not found (Theano 1.0.5 needs a Python 3.11 here)")
+    tmp = tempfile.TemporaryDirectory()
+    pyx = os.path.join(tmp.name, "scan_perform.pyx")
+    source = get_pyx(args, pyx)  # before the slow install: fail fast
     if not os.path.exists(os.path.join(venv, "bin", "python")):
         run([python, "-m", "venv", venv])
     vpy = os.path.join(venv, "bin", "python")
@@ -118,11 +121,10 @@ def build(args):
     target = os.path.join(site, "theano", "scan_module", "c_code", "scan_perform.c")
     if not os.path.exists(target):
         raise EnvError(f"{target} missing: is theano 1.0.5 installed?")
-    with tempfile.TemporaryDirectory() as tmp:
-        pyx = os.path.join(tmp, "scan_perform.pyx")
-        source = get_pyx(args, pyx)
-        run([os.path.join(venv, "bin", "cython"), pyx, "-o", os.path.join(tmp, "scan_perform.c")])
-        shutil.copyfile(os.path.join(tmp, "scan_perform.c"), target)
+    with tmp:
+        c_file = os.path.join(tmp.name, "scan_perform.c")
+        run([os.path.join(venv, "bin", "cython"), pyx, "-o", c_file])
+        shutil.copyfile(c_file, target)
     print(f"scan_perform.c regenerated from {source}")
     ldflags, so_name = openblas_flags(site)
     compiledir = os.path.join(venv, "theano_compiledir")
