@@ -11,10 +11,12 @@ every recorded quantity is compared.
 (absolute where the Theano array is all zeros); the bound is 1e-10 in float64
 and 1e-4 in float32.
 
-Default run: float64 probes (loss, probabilities, every gradient, one step)
-of the four word models, the 3-epoch curves of ``RNNTheano(bptt_truncate=4)``,
-``GRUTheano`` and ``LSTMTheano``, the Elman trajectories, and the seed-10
-initial draws.  ``-m slow``: float32 throughout and the remaining curve.
+Default run (float64; < 40 s): every gradient of ``RNNTheano`` with
+``bptt_truncate`` 4 and -1; one step and the 3-epoch curve of
+``RNNTheano(bptt_truncate=4)`` and ``GRUTheano``; the three Elman
+trajectories; the seed-10 initial draws of every model.  ``-m slow``: the
+rest (GRU/LSTM gradients, the LSTM and full-BPTT curves: the faithful gated
+graphs take 5-10 s each to compile) and float32 throughout.
 
 ``python tests/golden/test_golden.py`` prints the measured maxima.
 """
@@ -92,7 +94,8 @@ def build_word(kind, precision, g):
     return model
 
 
-def word_probe(kind, precision):
+def word_gradients(kind, precision):
+    """Probabilities, ``ce_error`` and every gradient on the probe sentence."""
     g, meta = load(f"{kind}_{precision}")
     X, Y = dataset()
     model = build_word(kind, precision, g)
@@ -105,6 +108,19 @@ def word_probe(kind, precision):
     assert list(model.bptt_names) == meta["settings"]["names"]
     for n, grad in zip(model.bptt_names, model.bptt(x, y)):
         cmp(f"grad/{n}", grad, g[f"probe/grad/{n}"])
+    return cmp
+
+
+def word_step(kind, precision, model=None, cmp=None):
+    """``ce_error`` and one ``sgd_step`` on the probe sentence: parameters
+    (and RMSprop caches) after it.  Resets ``model`` to the initial state after."""
+    g, meta = load(f"{kind}_{precision}")
+    X, Y = dataset()
+    model = model or build_word(kind, precision, g)
+    cmp = cmp or Comparer(precision)
+    i = int(g["probe/index"])
+    x, y = X[i], Y[i]
+    cmp("ce_error", model.ce_error(x, y), g["probe/ce_error"])
     args = (meta["settings"]["decay"],) if meta["settings"]["caches"] else ()
     model.sgd_step(x, y, meta["settings"]["learning_rate"], *args)
     for n, value in model.get_params().items():
@@ -112,17 +128,21 @@ def word_probe(kind, precision):
     for m, value in model.get_optimizer_state().items():
         cmp(f"step/{m}", value, g[f"step/{m}"])
     assert sorted(model.get_optimizer_state()) == sorted(meta["settings"]["caches"])
+    model.set_params({n: g[f"init/{n}"] for n in meta["settings"]["names"]})
+    state = model.get_optimizer_state()
+    model.set_optimizer_state({m: np.zeros_like(v) for m, v in state.items()})
     return cmp
 
 
 def word_curve(kind, precision):
-    """The tutorial's loop: evaluate at the start of every epoch (lr halving
-    for the SGD RNN), one step per sentence in order; then the final loss."""
+    """One step (:func:`word_step`), then from the initial state again the
+    tutorial's loop: evaluate at the start of every epoch (lr halving for the
+    SGD RNN), one step per sentence in order; then the final loss."""
     g, meta = load(f"{kind}_{precision}")
     s = meta["settings"]
     X, Y = dataset()
     model = build_word(kind, precision, g)
-    cmp = Comparer(precision)
+    cmp = word_step(kind, precision, model)
     args = (s["decay"],) if s["caches"] else ()
     losses, rates, lr, seen = [], [], s["learning_rate"], 0
     for _epoch in range(s["nepoch"]):
@@ -200,12 +220,23 @@ def test_golden_files_record_their_environment():
     assert len(X) == 300 and max(int(np.max(y)) for y in Y) < 200
 
 
-@pytest.mark.parametrize("precision", PRECISIONS)
-@pytest.mark.parametrize("kind", sorted(WORD))
-def test_word_probe(kind, precision):
-    """ce_error, probabilities, every gradient and the parameters (and RMSprop
-    caches) after one step on one sentence longer than the truncation."""
-    word_probe(kind, precision).check()
+def word_cases(default_kinds):
+    """float64 of ``default_kinds`` in the default run; the rest ``slow``
+    (the faithful GRU/LSTM graphs take 5-10 s each to compile)."""
+    cases = []
+    for precision in ("float64", "float32"):
+        for kind in sorted(WORD):
+            slow = precision == "float32" or kind not in default_kinds
+            marks = [pytest.mark.slow] if slow else []
+            cases.append(pytest.param(kind, precision, marks=marks, id=f"{kind}-{precision}"))
+    return cases
+
+
+@pytest.mark.parametrize("kind, precision", word_cases({"rnn_t4", "rnn_full"}))
+def test_word_gradients(kind, precision):
+    """Probabilities, ce_error and every gradient on one sentence longer than
+    the truncation."""
+    word_gradients(kind, precision).check()
 
 
 def test_probe_sentence_exercises_the_truncation():
@@ -217,17 +248,11 @@ def test_probe_sentence_exercises_the_truncation():
     assert rel(t4["probe/grad/V"], full["probe/grad/V"]) > 0.1
 
 
-@pytest.mark.parametrize("precision", PRECISIONS)
-@pytest.mark.parametrize("kind", ["rnn_t4", "gru", "lstm"])
-def test_word_curve(kind, precision):
-    """3 epochs of the tutorial's loop: losses, final parameters and caches."""
+@pytest.mark.parametrize("kind, precision", word_cases({"rnn_t4", "gru"}))
+def test_word_step_and_curve(kind, precision):
+    """One step (parameters and caches after it), then 3 epochs of the
+    tutorial's loop: losses, learning rates, final parameters and caches."""
     word_curve(kind, precision).check()
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("precision", ["float64", "float32"])
-def test_word_curve_full_bptt(precision):
-    word_curve("rnn_full", precision).check()
 
 
 @pytest.mark.parametrize("precision", PRECISIONS)
@@ -290,7 +315,7 @@ def test_trained_model_probabilities():
 if __name__ == "__main__":  # the measured maxima, for the README
     for precision in ("float64", "float32"):
         for kind in sorted(WORD):
-            for what, fn in (("probe", word_probe), ("curve", word_curve)):
+            for what, fn in (("gradients", word_gradients), ("step+curve", word_curve)):
                 d = fn(kind, precision).diffs
                 worst = max(d, key=d.get)
                 print(f"{precision} {kind:8s} {what}: max rel {d[worst]:.2e} ({worst})")
