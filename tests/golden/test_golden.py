@@ -314,6 +314,27 @@ def test_trained_model_probabilities():
     cmp.check()
 
 
+def test_dataset_is_rebuilt_from_the_corpus(shared_data):
+    """The golden script's own dataset code (numpy + stdlib; Theano is only
+    imported inside its run functions) rebuilds dataset.npz from the corpus."""
+    import importlib.util
+
+    corpus = shared_data / "tinyshakespeare" / "input.txt"
+    if not corpus.is_file():
+        pytest.skip(f"{corpus} absent")
+    spec = importlib.util.spec_from_file_location(
+        "_script_make_theano_golden", HERE.parents[1] / "scripts" / "make_theano_golden.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    tokens, offsets, index_to_word, digest, size = script.build_dataset(str(corpus))
+    with np.load(HERE / "dataset.npz") as f:
+        np.testing.assert_array_equal(tokens, f["tokens"])
+        np.testing.assert_array_equal(offsets, f["offsets"])
+        assert list(index_to_word) == list(f["index_to_word"])
+        meta = json.loads(str(f["meta"]))
+    assert (digest, size) == (meta["sha256"], meta["size"])
+
+
 if __name__ == "__main__":  # the measured maxima, for the README
     for precision in ("float64", "float32"):
         for kind in sorted(WORD):
