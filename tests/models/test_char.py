@@ -121,11 +121,37 @@ def test_training_step_clips_and_dropout_is_reproducible():
 # fused path through the rnn and GRU cases here
 @pytest.mark.parametrize("cell", ["rnn", "gru", pytest.param("lstm", marks=pytest.mark.slow)])
 def test_fused_gate_step_equals_the_shared_layer_step(cell):
-    plain = CharRNN(C, cell, H, 2, seed=3)
-    fused = CharRNN(C, cell, H, 2, params=plain.get_params(), fused_gates=True)
+    plain = CharRNN(C, cell, H, 2, seed=3, engine=False)
+    fused = CharRNN(C, cell, H, 2, params=plain.get_params(), fused_gates=True, engine=False)
     x, y = batch(8)
     l1, g1 = plain.loss_and_gradients(x, y, plain.zero_states(B))
     l2, g2 = fused.loss_and_gradients(x, y, fused.zero_states(B))
     assert l1 == pytest.approx(l2, rel=1e-12)
     for name in plain.param_names:
         assert rel_err(g2[name], g1[name]) <= 1e-10, name
+
+
+@pytest.mark.parametrize("cell, gate", [("rnn", None), ("gru", "hard_sigmoid"), ("lstm", None)])
+def test_engine_equals_the_scan_recurrence(cell, gate):
+    # the default (engine) CharRNN against the scan one: loss, every gradient,
+    # final states and three RMSprop steps carrying the states, 2 layers, dropout
+    kw = dict(gate_activation=gate, dropout=0.2)
+    scan_model = CharRNN(C, cell, H, 2, seed=4, engine=False, **kw)
+    eng = CharRNN(C, cell, H, 2, params=scan_model.get_params(), **kw)
+    assert eng.engine and eng.config()["engine"] is True
+    x, y = batch(8)
+    l1, g1 = scan_model.loss_and_gradients(x, y, scan_model.zero_states(B))
+    l2, g2 = eng.loss_and_gradients(x, y, eng.zero_states(B))
+    assert l2 == pytest.approx(l1, rel=1e-12)
+    for name in scan_model.param_names:
+        assert rel_err(g2[name], g1[name]) <= 1e-10, name
+    s1, s2 = scan_model.zero_states(B), eng.zero_states(B)
+    for _ in range(3):
+        out1 = scan_model.train_step(x, y, 0.01, s1, rng=np.random.default_rng(1))
+        out2 = eng.train_step(x, y, 0.01, s2, rng=np.random.default_rng(1))
+        assert out2[0] == pytest.approx(out1[0], rel=1e-12)
+        s1, s2 = out1[1], out2[1]
+        for a, b in zip(s1, s2):
+            assert rel_err(b, a) <= 1e-10
+    for name, value in scan_model.get_params().items():
+        assert rel_err(eng.get_params()[name], value) <= 1e-10, name

@@ -3,7 +3,9 @@
 :class:`CharRNN` stacks ``num_layers`` of any cell (``rnn``, ``gru``, ``lstm``)
 from :mod:`theano_rnn.cells` -- the same step functions as the word-level
 tutorial models -- over int32 batches of shape ``(seq_length, batch_size)``.
-Each layer is one ``scan`` over time of the cell's own per-layer step; the
+Each layer's recurrence is one fused op of the recurrent engine
+(:mod:`theano_rnn.graphs.engine`, for cells with an engine kernel) or one
+``scan`` over time of the cell's own per-layer step (``engine=False``); the
 first layer's input projections (one-hot or embedding) and every deeper
 layer's are computed for the whole sequence outside the loop, and the output projection, softmax and loss are
 one matrix product over the stacked top states.  Hidden states are inputs and
@@ -33,6 +35,7 @@ import pytensor.tensor as pt
 from theano_rnn import optim
 from theano_rnn.cells import get_cell, matvec
 from theano_rnn.compat import get_mode, mode_name, scan
+from theano_rnn.graphs import engine as fused
 from theano_rnn.graphs.cache import CompileCache
 from theano_rnn.models.layout import infer_layout
 from theano_rnn.models.params import SharedParams
@@ -83,6 +86,11 @@ class CharRNN(SharedParams):
             per-layer step (:meth:`Cell.layer_step`); True uses the cells'
             merged-gate step (one recurrent matrix product per layer and step,
             :meth:`Cell.merged_step`) -- the same values to round-off.
+        engine: run each layer's recurrence as one fused op of the recurrent
+            engine (:mod:`theano_rnn.graphs.engine`: one call per sequence,
+            hand-derived BPTT) instead of a ``scan``; ``None`` (default): when
+            the cell has an engine kernel (rnn, gru, lstm).  The same values to
+            round-off; ``False`` keeps the ``scan`` (``fused_gates`` chooses its step).
     """
 
     def __init__(
@@ -104,9 +112,13 @@ class CharRNN(SharedParams):
         mode=None,
         params=None,
         fused_gates=False,
+        engine=None,
     ):
         self.cell = get_cell(cell)
         self.fused_gates = bool(fused_gates)
+        if engine and not fused.has_kernel(self.cell):
+            raise ValueError(f"the {self.cell.name} cell has no engine kernel; use engine=False")
+        self.engine = fused.has_kernel(self.cell) if engine is None else bool(engine)
         vocab_size, hidden_dim, num_layers = int(vocab_size), int(hidden_dim), int(num_layers)
         if vocab_size < 2 or hidden_dim < 1 or num_layers < 1:
             raise ValueError(
@@ -176,6 +188,7 @@ class CharRNN(SharedParams):
             "init_scale": self.init_scale,
             "seed": self.seed,
             "fused_gates": self.fused_gates,
+            "engine": self.engine,
             "dtype": self.dtype,
         }
 
@@ -199,6 +212,7 @@ class CharRNN(SharedParams):
             mode=mode,
             params=params,
             fused_gates=config.get("fused_gates", False),
+            engine=config.get("engine"),
         )
 
     def _compiled(self, kind, shape):
@@ -246,6 +260,15 @@ class CharRNN(SharedParams):
             below = None
             if layer > 0:
                 below = h_seq if masks is None else h_seq * masks[layer - 1]
+            if self.engine:
+                # the whole layer as one fused op (merged inputs outside it)
+                pre = cell.merged_inputs(x_pad if layer == 0 else x, p, layer, L, h_below=below)
+                outs = fused.run_layer(cell, gate, pre[1:] if layer == 0 else pre,
+                                       cell.merged_recurrent(p, layer, L),
+                                       init_states[n * layer : n * (layer + 1)])
+                finals.extend(o[-1] for o in outs)
+                h_seq = outs[0]
+                continue
             if self.fused_gates:
                 # one recurrent product per step: (blocks*H, H) merged gate matrix
                 seqs = [cell.merged_inputs(x_pad if layer == 0 else x, p, layer, L, h_below=below)]
