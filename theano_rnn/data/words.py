@@ -404,6 +404,12 @@ def prepare_part4(
     return _finish("part4", tokenized, build_vocabulary_part4, size, dropped)
 
 
+def _checked_documents(path, vocabulary_size, column, encoding, max_bytes):
+    """The vocabulary size checked before any reading, then ``path``'s documents."""
+    _check_vocabulary_size(vocabulary_size)
+    return read_corpus(path, column=column, encoding=encoding, max_bytes=max_bytes)
+
+
 def load_part2(
     path,
     vocabulary_size: int = 8000,
@@ -416,12 +422,9 @@ def load_part2(
     max_bytes: int | None = None,
 ) -> Corpus:
     """Read ``path`` (:func:`read_corpus`) and run the part-2 pipeline."""
-    _check_vocabulary_size(vocabulary_size)
-    documents = read_corpus(path, column=column, encoding=encoding, max_bytes=max_bytes)
-    return prepare_part2(
-        documents, vocabulary_size, sentence_tokenizer=sentence_tokenizer,
-        language=language, nltk_data=nltk_data, source=str(path),
-    )
+    documents = _checked_documents(path, vocabulary_size, column, encoding, max_bytes)
+    return prepare_part2(documents, vocabulary_size, sentence_tokenizer=sentence_tokenizer,
+                         language=language, nltk_data=nltk_data, source=str(path))
 
 
 def load_part4(
@@ -437,9 +440,7 @@ def load_part4(
     max_bytes: int | None = None,
 ) -> Corpus:
     """Read ``path`` (:func:`read_corpus`) and run the part-4 pipeline."""
-    _check_vocabulary_size(vocabulary_size)
-    documents = read_corpus(path, column=column, encoding=encoding, max_bytes=max_bytes)
-    return prepare_part4(
-        documents, vocabulary_size, min_sent_characters, sentence_tokenizer=sentence_tokenizer,
-        language=language, nltk_data=nltk_data, source=str(path),
-    )
+    documents = _checked_documents(path, vocabulary_size, column, encoding, max_bytes)
+    return prepare_part4(documents, vocabulary_size, min_sent_characters,
+                         sentence_tokenizer=sentence_tokenizer, language=language,
+                         nltk_data=nltk_data, source=str(path))
