@@ -112,7 +112,7 @@ def _plots(args, model, seq, targets, stem):
 
 def _run(args):
     from theano_rnn.models.elman import MetaRNN
-    from theano_rnn.tasks.seqpred.data import TASKS, make_task
+    from theano_rnn.tasks.seqpred.data import make_task, task_settings
     from theano_rnn.tasks.seqpred.run import need_matplotlib
 
     if args.plots:
@@ -126,9 +126,7 @@ def _run(args):
         if args.multiple_out and args.task != "binary":
             raise CLIError("--multiple-out goes with --task binary only", status=2)
         seq, targets = make_task(args.task, seed=args.seed, multiple_out=args.multiple_out)
-        settings = dict(TASKS[args.task])
-        if args.task == "binary":
-            settings["n_out"] = targets.shape[2]
+        settings = task_settings(args.task, targets)
         stem = f"elman_{args.task}"
         rng = None  # his draw: the global generator right after the data
     else:

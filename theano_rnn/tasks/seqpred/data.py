@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["TASKS", "make_task"]
+__all__ = ["TASKS", "make_task", "task_settings"]
 
 #: task -> MetaRNN settings of his test function
 TASKS = {
@@ -58,3 +58,12 @@ def make_task(task, seed=0, n_seq=100, n_steps=10, n_in=5, multiple_out=False):
         targets[:, 2:][seq[:, 1:-1, 3] > seq[:, :-2, 0] + thresh] = 1
         targets[:, 2:][seq[:, 1:-1, 3] < seq[:, :-2, 0] - thresh] = 2
     return seq, targets
+
+
+def task_settings(task, targets):
+    """His MetaRNN settings for ``task`` (a copy), ``n_out`` read from the
+    binary targets (two outputs with ``multiple_out``)."""
+    settings = dict(TASKS[task])
+    if task == "binary":
+        settings["n_out"] = targets.shape[2]
+    return settings

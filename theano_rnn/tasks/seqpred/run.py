@@ -8,7 +8,7 @@ import numpy as np
 
 from theano_rnn.models.elman.meta import MetaRNN
 from theano_rnn.runtime.files import atomic_write
-from theano_rnn.tasks.seqpred.data import TASKS, make_task
+from theano_rnn.tasks.seqpred.data import make_task, task_settings
 
 __all__ = ["run_task", "plot_sequence", "need_matplotlib"]
 
@@ -21,11 +21,9 @@ def run_task(task, *, seed=0, n_epochs=None, weight_seed=None, validation_freque
     ``model``, ``seq``, ``targets``, ``loss_before``, ``loss_after``, ``seconds``.
     ``multiple_out`` (binary): his ``test_binary(multiple_out=True)``, two outputs."""
     seq, targets = make_task(task, seed=seed, multiple_out=multiple_out)
-    settings = dict(TASKS[task])
+    settings = task_settings(task, targets)
     if n_epochs is not None:
         settings["n_epochs"] = n_epochs
-    if task == "binary":
-        settings["n_out"] = targets.shape[2]
     settings.update(overrides)
     rng = None if weight_seed is None else np.random.RandomState(weight_seed)
     model = MetaRNN(**settings, rng=rng, mode=mode)
