@@ -32,11 +32,12 @@ import pytensor.tensor as pt
 from theano_rnn.cells.base import Cell
 from theano_rnn.cells.registry import get_cell
 from theano_rnn.graphs.engine.ops import SequenceGradOp, SequenceOp
+from theano_rnn.graphs.engine.scan_path import scan_layer
 from theano_rnn.graphs.engine.spec import KINDS, spec_of
 from theano_rnn.runtime.modes import on_backend_first_use
 
 __all__ = [
-    "run_layer", "kernel_of", "has_kernel", "sequence_op", "register_backends",
+    "run_layer", "scan_layer", "kernel_of", "has_kernel", "sequence_op", "register_backends",
     "SequenceOp", "SequenceGradOp", "KINDS",
 ]
 
@@ -76,10 +77,14 @@ def sequence_op(cell, gate=None, truncate=-1, backwards=False) -> SequenceOp:
     return SequenceOp(kind, gate, truncate, backwards)
 
 
-def run_layer(cell, gate, pre, Wm, init_states, mask=None, truncate=-1, backwards=False):
+def run_layer(cell, gate, pre, Wm, init_states, mask=None, truncate=-1, backwards=False,
+              kernel=None):
     """One layer's state sequences, each ``(T, B, H)``, through the fused op.
 
-    ``cell``: a Cell with an engine kernel, or a kernel name; ``gate``:
+    ``cell``: a Cell or a kernel name; a Cell without an engine kernel (or
+    ``kernel=False``) runs the engine's generic path instead, a ``scan`` of
+    its ``merged_step`` with the same contract (:func:`.scan_path.scan_layer`;
+    ``kernel=True`` refuses that fallback); ``gate``:
     ``"sigmoid"``, ``"hard_sigmoid"`` or ``None`` (the cell's default);
     ``pre`` ``(T, B, blocks*H)``: input pre-activations incl. the bias;
     ``Wm`` ``(blocks*H, H)``: the merged recurrent matrix (applied as
@@ -89,6 +94,14 @@ def run_layer(cell, gate, pre, Wm, init_states, mask=None, truncate=-1, backward
     only (Theano's ``truncate_gradient``); ``backwards``: run ``t = T-1 ..
     0`` (outputs stay indexed by time).  Returns ``[hs]`` or ``[hs, cs]``.
     """
+    if kernel is None:
+        kernel = has_kernel(cell)
+    if not kernel:
+        if isinstance(cell, str):
+            cell = get_cell(cell)
+        if gate is None:
+            gate = cell.default_gate
+        return scan_layer(cell, gate, pre, Wm, init_states, mask, truncate, backwards)
     op = sequence_op(cell, gate, truncate, backwards)
     pre = pt.as_tensor_variable(pre)
     if mask is None:
