@@ -29,7 +29,7 @@ OVERSIZED = {
 
 # Layer rank: a module may import modules of its own or a lower rank only.
 LAYERS = {
-    "errors": 0, "runtime": 0, "data": 0,
+    "errors": 0, "runtime": 0, "data": 0, "reference": 0,
     "optim": 1, "compat": 1,
     "theano": 1,  # the drop-in Theano namespace, beside compat (see below)
     "cells": 2,
