@@ -3,10 +3,10 @@
 For each task: data from ``np.random.seed(0)``, MetaRNN weights drawn next
 from NumPy's global generator (his script's order), his settings (n_hidden
 10, lr 0.001, decay 0.999; 400 epochs for real, 250 for binary and softmax),
-then the mean train loss before and after and the training time.  The
-figures measured with the original are in REFERENCE.md (test_real 0.868 ->
-0.0062, binary 0.684 -> 0.634, softmax 1.077 -> 0.158).  Its binary figures
-are those of ``test_binary(multiple_out=True)`` (task ``binary2`` here, two
+then the mean train loss before and after and the training time, next to the
+figures measured with the original (``theano_rnn.reference``, keys
+``gwtaylor.<task>.loss_before`` / ``loss_after``).  Its binary figures are
+those of ``test_binary(multiple_out=True)`` (task ``binary2`` here, two
 outputs; his ``__main__`` names that variant); the one-output ``binary`` task
 has no published figure.
 
@@ -19,11 +19,25 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from theano_rnn import reference  # noqa: E402
 from theano_rnn.tasks.seqpred import run_task  # noqa: E402
 from theano_rnn.tasks.seqpred.run import need_matplotlib, plot_sequence  # noqa: E402
 
-PUBLISHED = {"real": (0.868, 0.0062), "binary": None, "binary2": (0.684, 0.634),
-             "softmax": (1.077, 0.158)}
+#: task -> (first, final) loss of the original (theano_rnn.reference), None if it has none
+PUBLISHED = {task: None if task == "binary" else
+             (reference.get(f"gwtaylor.{task}.loss_before"),
+              reference.get(f"gwtaylor.{task}.loss_after"))
+             for task in ("real", "binary", "binary2", "softmax")}
+
+
+def published_text(task):
+    """``measured 0.868 -> 0.0062, ... (source)`` for ``task``; says so if it has none."""
+    if PUBLISHED[task] is None:
+        return "no published figure"
+    before, after = PUBLISHED[task]
+    first = "untrained" if task == "real" else "first logged"
+    return (f"{before.origin} with the original: {before.value} -> {after.value}, {first} -> "
+            f"final ({before.citation})")
 
 
 def main(argv=None):
@@ -41,8 +55,7 @@ def main(argv=None):
         r = run_task("binary" if task == "binary2" else task, n_epochs=a.epochs,
                      multiple_out=task == "binary2")
         first = r["model"].history[0][2] if r["model"].history else float("nan")
-        published = "no published figure" if PUBLISHED[task] is None else \
-            "original: %s -> %s, first logged -> final" % PUBLISHED[task]
+        published = published_text(task)
         print(f"{task:8s} {r['n_epochs']} epochs: loss {r['loss_before']:.4f} (untrained), "
               f"{first:.4f} (first log) -> {r['loss_after']:.4f} in {r['seconds']:.1f} s  "
               f"({published})", flush=True)

@@ -24,11 +24,13 @@ import time
 
 from _common import shared_data_dir
 
+from theano_rnn import reference
 from theano_rnn.data.text8 import VALID_SIZE, BatchGenerator, load_text8_style
 from theano_rnn.models.udacity import INITS, UdacityLSTM, train_notebook
 
 #: the notebook's printed validation perplexities (text8), step -> perplexity
-PUBLISHED = {0: 19.99, 100: 10.60, 1000: 6.07, 2100: 5.01, 2900: 4.61, 5100: 4.47, 7000: 4.25}
+PUBLISHED_FIGURE = reference.get("udacity.valid_perplexity")
+PUBLISHED = PUBLISHED_FIGURE.value
 
 
 def run(steps=7001, seed=1, init="listing", summary_frequency=100, corpus=None, samples=True,
@@ -50,7 +52,9 @@ def run(steps=7001, seed=1, init="listing", summary_frequency=100, corpus=None, 
 def report(result):
     lines = [f"Udacity 6_lstm, {result['steps']} steps, seed {result['seed']}, init "
              f"{result['init']}, corpus {result['corpus']} ({result['corpus_chars']:,} chars "
-             f"after the text8 filter); wall {result['wall_s']:.0f} s", "",
+             f"after the text8 filter); wall {result['wall_s']:.0f} s",
+             f"Published column: {PUBLISHED_FIGURE.measures} ({PUBLISHED_FIGURE.citation}); "
+             f"compare the {PUBLISHED_FIGURE.compare} only", "",
              "| step | mean loss | minibatch ppl | valid ppl | published valid ppl (text8) |",
              "|---:|---:|---:|---:|---:|"]
     for h in result["history"]:

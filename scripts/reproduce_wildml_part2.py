@@ -3,8 +3,8 @@
 
 On the reddit prefix of the shared data (212 comments instead of 15,000, so
 the vocabulary is smaller than the requested 8000 and every loss scales with
-``ln C`` instead of ``ln 8000``), this script reproduces, next to the figures
-of ``shared/REFERENCE.md``:
+``ln C`` instead of ``ln 8000``), this script reproduces, next to the
+notebook's figures (``theano_rnn.reference``, keys ``wildml.part2.*``):
 
 1. the data statistics;
 2. the expected loss of random predictions ``ln C`` and the loss of the
@@ -47,6 +47,7 @@ import numpy as np
 
 from legacy_ref import RNNNumpy
 from legacy_ref import train_with_sgd as numpy_train_with_sgd
+from theano_rnn import reference
 from theano_rnn.data import words as data
 from theano_rnn.models.gradcheck import gradient_check
 from theano_rnn.models.word import RNNTheano
@@ -54,16 +55,24 @@ from theano_rnn.training.tutorial import train_with_sgd
 
 log = logging.getLogger("reproduce_wildml_part2")
 
-PUBLISHED = {
-    "sentences": 79170,
-    "unique_tokens": 65751,
-    "vocabulary_size": 8000,
-    "expected_random_loss": 8.987197,
-    "untrained_loss": 8.987440,
-    "loss_curve": [8.987425, 8.976270, 8.960212, 8.930430, 8.862264,
-                   6.913570, 6.302493, 6.014995, 5.833877, 5.710718],
-    "sgd_step_ms": {"numpy": 315.0, "theano": 64.5},
-}
+def _published():
+    """The notebook's figures (theano_rnn.reference), as plain JSON-ready values."""
+    r = reference.value
+    return {
+        "sentences": r("wildml.part2.sentences"),
+        "unique_tokens": r("wildml.part2.unique_tokens"),
+        "vocabulary_size": r("wildml.part2.vocabulary_size"),
+        "expected_random_loss": r("wildml.part2.expected_random_loss"),
+        "untrained_loss": r("wildml.part2.untrained_loss"),
+        "loss_curve": list(r("wildml.part2.loss_curve")),
+        "sgd_step_ms": {"numpy": r("wildml.part2.sgd_step_ms.numpy"),
+                        "theano": r("wildml.part2.sgd_step_ms.theano")},
+    }
+
+
+PUBLISHED = _published()
+SETTINGS = reference.value("wildml.part2.settings")
+GRADIENT_CHECK = reference.value("wildml.part2.gradient_check")
 
 
 def parse_args(argv=None):
@@ -73,17 +82,20 @@ def parse_args(argv=None):
                         "../shared/data)")
     p.add_argument("--nltk-data", default=str(nltk_data_dir()),
                    help="nltk_data directory with the Punkt model")
-    p.add_argument("--vocabulary-size", type=int, default=8000)
-    p.add_argument("--hidden-dim", type=int, default=100)
-    p.add_argument("--bptt-truncate", type=int, default=4)
-    p.add_argument("--seed", type=int, default=10, help="np.random.seed of the notebook (10)")
-    p.add_argument("--loss-sentences", type=int, default=1000,
-                   help="sentences for the untrained loss (1000)")
-    p.add_argument("--sentences", type=int, default=100, help="training sentences (100)")
-    p.add_argument("--nepoch", type=int, default=10)
-    p.add_argument("--learning-rate", type=float, default=0.005)
-    p.add_argument("--timing-word-dim", type=int, default=8000,
-                   help="word_dim of the timed models (the notebook's 8000)")
+    S = SETTINGS
+    p.add_argument("--vocabulary-size", type=int, default=S["word_dim"])
+    p.add_argument("--hidden-dim", type=int, default=S["hidden_dim"])
+    p.add_argument("--bptt-truncate", type=int, default=S["bptt_truncate"])
+    p.add_argument("--seed", type=int, default=S["seed"],
+                   help=f"np.random.seed of the notebook ({S['seed']})")
+    p.add_argument("--loss-sentences", type=int, default=S["loss_sentences"],
+                   help=f"sentences for the untrained loss ({S['loss_sentences']})")
+    p.add_argument("--sentences", type=int, default=S["train_sentences"],
+                   help=f"training sentences ({S['train_sentences']})")
+    p.add_argument("--nepoch", type=int, default=S["nepoch"])
+    p.add_argument("--learning-rate", type=float, default=S["learning_rate"])
+    p.add_argument("--timing-word-dim", type=int, default=S["word_dim"],
+                   help=f"word_dim of the timed models (the notebook's {S['word_dim']})")
     p.add_argument("--timing-repeats", type=int, default=7)
     p.add_argument("--timing-sentence", type=int, default=10, help="index of the timed sentence")
     p.add_argument("--mode", default="C", help="PyTensor backend of the RNNTheano models")
@@ -180,13 +192,16 @@ def run(args):
             np.max(np.abs(a - np.array([l for _, l in curves["theano_scan"]]))))
 
     # 4. gradient check ------------------------------------------------------
-    x, y = [0, 1, 2, 3], [1, 2, 3, 4]
-    ref_small = RNNNumpy(100, 10, bptt_truncate=1000, rng=rs(args.seed))
-    th_small = RNNTheano(100, 10, bptt_truncate=1000, rng=rs(args.seed), mode=args.mode)
+    g = GRADIENT_CHECK
+    x, y, check = list(g["x"]), list(g["y"]), dict(h=g["h"], error_threshold=g["error_threshold"])
+    ref_small = RNNNumpy(g["word_dim"], g["hidden_dim"], bptt_truncate=1000, rng=rs(args.seed))
+    th_small = RNNTheano(g["word_dim"], g["hidden_dim"], bptt_truncate=1000, rng=rs(args.seed),
+                         mode=args.mode)
     results["gradient_check"] = {
-        "numpy": {k: list(v) for k, v in max_errors(ref_small.gradient_check(x, y)).items()},
+        "numpy": {k: list(v) for k, v in
+                  max_errors(ref_small.gradient_check(x, y, **check)).items()},
         "theano": {k: list(v) for k, v in
-                   max_errors(gradient_check(th_small, x, y).records).items()},
+                   max_errors(gradient_check(th_small, x, y, **check).records).items()},
     }
     log.info("gradient check: %s", results["gradient_check"])
 
@@ -197,14 +212,14 @@ def run(args):
     timing = {"word_dim": Ct, "hidden_dim": H, "sentence_index": i, "sentence_length": len(xt),
               "repeats": args.timing_repeats, "mode": args.mode}
     ref_t = RNNNumpy(Ct, H, args.bptt_truncate, rng=rs(args.seed))
-    timing["numpy_ms"] = time_call(lambda: ref_t.sgd_step(xt, yt, 0.005), args.timing_repeats)
+    timing["numpy_ms"] = time_call(lambda: ref_t.sgd_step(xt, yt, SETTINGS["learning_rate"]), args.timing_repeats)
     for name, truncation in (("theano_scan", "scan"), ("theano_per_output", "per_output")):
         m = RNNTheano(Ct, H, args.bptt_truncate, rng=rs(args.seed), mode=args.mode,
                       truncation=truncation)
         t = time.perf_counter()
         m.sgd_step  # noqa: B018 -- compile
         timing[name + "_compile_s"] = time.perf_counter() - t
-        timing[name + "_ms"] = time_call(lambda: m.sgd_step(xt, yt, 0.005), args.timing_repeats)
+        timing[name + "_ms"] = time_call(lambda: m.sgd_step(xt, yt, SETTINGS["learning_rate"]), args.timing_repeats)
     results["sgd_step"] = timing
     log.info("timing: %s", timing)
     results["total_seconds"] = time.perf_counter() - t_start
@@ -222,8 +237,10 @@ def markdown(r):
     out = []
     w = out.append
     w("## WildML part 2 (RNNLM.ipynb) reproduced on the reddit prefix\n")
-    w(f"Data: `{r['data_file']}`; published figures from `shared/REFERENCE.md` (full 15,000-comment "
-      "file, C = 8000).  Losses are per-word cross-entropies; ours scale with ln C for our "
+    w(f"Data: `{r['data_file']}`; published figures from `theano_rnn.reference` "
+      f"({reference.get('wildml.part2.loss_curve').citation}; full 15,000-comment "
+      f"file, C = {P['vocabulary_size']}).  Losses are per-word cross-entropies; ours scale "
+      "with ln C for our "
       f"smaller vocabulary (C = {C}), so compare the *shape* of the curves and the relation "
       "to ln C, not the absolute numbers.\n")
     w("| | published | here |")
@@ -233,8 +250,8 @@ def markdown(r):
     w(f"| vocabulary size (requested {d['requested_vocabulary_size']}) | "
       f"{P['vocabulary_size']:,} | {C:,} |")
     w("")
-    w(f"### Loss before training (np.random.seed({10}) weights)\n")
-    w("| | published (C = 8000) | NumPy reference | RNNTheano |")
+    w(f"### Loss before training (np.random.seed({SETTINGS['seed']}) weights)\n")
+    w(f"| | published (C = {P['vocabulary_size']}) | NumPy reference | RNNTheano |")
     w("|---|---:|---:|---:|")
     w(f"| expected loss of random predictions, ln C | {P['expected_random_loss']:.6f} | "
       f"{ini['expected_random_loss']:.6f} | {ini['expected_random_loss']:.6f} |")
@@ -249,7 +266,7 @@ def markdown(r):
             ("theano_per_output", "RNNTheano truncation=\"per_output\""),
             ("theano_scan", "RNNTheano (scan truncation, as the tutorial)")]
     cols = [(k, name) for k, name in cols if k in curves]
-    w("| epoch | examples seen | published (NumPy, C = 8000) | " +
+    w(f"| epoch | examples seen | published (NumPy, C = {P['vocabulary_size']}) | " +
       " | ".join(name for _, name in cols) + " |")
     w("|---:|---:|---:|" + "---:|" * len(cols))
     n_rows = max(len(v) for v in curves.values())
@@ -264,8 +281,10 @@ def markdown(r):
           f"{lc['max_abs_diff_numpy_vs_theano_scan']:.2e}.  Wall time: " +
           ", ".join(f"{k} {v:.0f} s" for k, v in lc["seconds"].items()) + ".\n")
     gc = r["gradient_check"]
-    w("### Gradient check (vocabulary 100, hidden 10, x = [0,1,2,3], y = [1,2,3,4], h = 0.001, "
-      "threshold 0.01)\n")
+    g = GRADIENT_CHECK
+    w(f"### Gradient check (vocabulary {g['word_dim']}, hidden {g['hidden_dim']}, "
+      f"x = {list(g['x'])}, y = {list(g['y'])}, h = {g['h']}, "
+      f"threshold {g['error_threshold']})\n")
     w("| parameter | published | NumPy reference: max relative error | RNNTheano: max relative error |")
     w("|---|---|---:|---:|")
     for name in ("U", "V", "W"):
@@ -279,10 +298,14 @@ def markdown(r):
       f"OPENBLAS_NUM_THREADS={r.get('openblas_num_threads') or 'unset'})\n")
     w("| implementation | published | here |")
     w("|---|---:|---:|")
+    ms = reference.value
     w(f"| NumPy (`RNNNumpy.sgd_step`, per-output BPTT) | {P['sgd_step_ms']['numpy']:.0f} ms "
-      f"(~350 ms in the text, laptop) | {t['numpy_ms']:.1f} ms |")
+      f"(~{ms('wildml.part2.sgd_step_ms.numpy_text'):.0f} ms in the text, laptop) | "
+      f"{t['numpy_ms']:.1f} ms |")
     w(f"| RNNTheano, scan truncation, mode {t['mode']} | {P['sgd_step_ms']['theano']} ms "
-      f"(70 ms Mac CPU, 23 ms GPU) | {t['theano_scan_ms']:.1f} ms "
+      f"({ms('wildml.part2.sgd_step_ms.theano_text_cpu'):.0f} ms Mac CPU, "
+      f"{ms('wildml.part2.sgd_step_ms.theano_text_gpu'):.0f} ms GPU) | "
+      f"{t['theano_scan_ms']:.1f} ms "
       f"(compile {t['theano_scan_compile_s']:.1f} s) |")
     w(f"| RNNTheano, truncation=\"per_output\", mode {t['mode']} | | "
       f"{t['theano_per_output_ms']:.1f} ms (compile {t['theano_per_output_compile_s']:.1f} s) |")
