@@ -51,6 +51,7 @@ from _common import shared_data_dir
 
 import numpy as np
 
+from theano_rnn import reference
 from theano_rnn.data.chars import CharLoader, CharVocab, load_corpus, read_chars, read_poems_json
 from theano_rnn.models.char import CharRNN
 from theano_rnn.tasks.charlm.trainer import CharTrainer, CharTrainOptions
@@ -68,8 +69,15 @@ EXPERIMENTS = {
     "tang": {"glob": "chinese/chinese-poetry/poet.tang.*.json", "min_freq": 10, "prime": ""},
 }
 
-#: Published reference figures (shared/REFERENCE.md, "Karpathy char-rnn").
-PUBLISHED = {"shakespeare": {"characters": 1_115_394, "vocabulary": 65, "parameters": 240_321}}
+#: Published reference figures (theano_rnn.reference, charrnn.*), plain values for the JSON
+PUBLISHED = {"shakespeare": {
+    "characters": reference.value("charrnn.tinyshakespeare.characters"),
+    "vocabulary": reference.value("charrnn.tinyshakespeare.vocabulary"),
+    "parameters": reference.value("charrnn.default_model.parameters")}}
+PUBLISHED_SOURCE = "; ".join(reference.get(k).citation for k in (
+    "charrnn.tinyshakespeare.characters", "charrnn.default_model.parameters"))
+#: char-rnn's train.lua defaults, the defaults of this script's model and training options
+TRAIN_LUA = reference.value("charrnn.train_defaults")
 
 
 def parse_args(argv=None):
@@ -83,20 +91,20 @@ def parse_args(argv=None):
                    help="corpus file(s) instead of the experiment's (.json = chinese-poetry)")
     p.add_argument("--time-budget", type=float, default=300.0, metavar="SECONDS",
                    help="wall-clock training budget, compilation included (default 300)")
-    p.add_argument("--cell", choices=("rnn", "gru", "lstm"), default="lstm")
-    p.add_argument("--num-layers", type=int, default=2)
-    p.add_argument("--hidden-dim", "--rnn-size", type=int, default=128)
-    p.add_argument("--seq-length", type=int, default=50)
-    p.add_argument("--batch-size", type=int, default=50)
+    p.add_argument("--cell", choices=("rnn", "gru", "lstm"), default=TRAIN_LUA["model"])
+    p.add_argument("--num-layers", type=int, default=TRAIN_LUA["num_layers"])
+    p.add_argument("--hidden-dim", "--rnn-size", type=int, default=TRAIN_LUA["rnn_size"])
+    p.add_argument("--seq-length", type=int, default=TRAIN_LUA["seq_length"])
+    p.add_argument("--batch-size", type=int, default=TRAIN_LUA["batch_size"])
     p.add_argument("--min-freq", type=int, default=None,
                    help="default: 1 for the English/code corpora, 10 for the Chinese ones")
-    p.add_argument("--learning-rate", type=float, default=2e-3)
-    p.add_argument("--dropout", type=float, default=0.0)
-    p.add_argument("--max-epochs", type=float, default=50)
+    p.add_argument("--learning-rate", type=float, default=TRAIN_LUA["learning_rate"])
+    p.add_argument("--dropout", type=float, default=TRAIN_LUA["dropout"])
+    p.add_argument("--max-epochs", type=float, default=TRAIN_LUA["max_epochs"])
     p.add_argument("--eval-val-every", type=int, default=100,
                    help="validate every N iterations (default 100; char-rnn's 1000 is too "
                         "sparse for short budgets)")
-    p.add_argument("--seed", type=int, default=123)
+    p.add_argument("--seed", type=int, default=TRAIN_LUA["seed"])
     p.add_argument("--mode", default="C", help="PyTensor backend (C, NUMBA, JAX)")
     p.add_argument("--sample-length", type=int, default=300)
     p.add_argument("--temperature", type=float, default=0.8)
@@ -126,7 +134,7 @@ def corpus_paths(args):
 
 
 def load(paths, args, min_freq):
-    fractions = (0.95, 0.05)
+    fractions = (TRAIN_LUA["train_frac"], TRAIN_LUA["val_frac"])
     if len(paths) == 1 and paths[0].suffix.lower() != ".json":
         vocab, loader = load_corpus(paths[0], args.batch_size, args.seq_length, min_freq,
                                     split_fractions=fractions)
@@ -239,7 +247,7 @@ def markdown(r):
       f"seed {c['seed']}, mode {c['mode']}.")
     pub = r.get("published")
     if pub:
-        w(f"Published (shared/REFERENCE.md): {pub['characters']:,} characters, "
+        w(f"Published ({PUBLISHED_SOURCE}): {pub['characters']:,} characters, "
           f"{pub['vocabulary']} distinct, default model {pub['parameters']:,} parameters "
           "(ours has one bias per gate instead of Torch's two).")
     w("")

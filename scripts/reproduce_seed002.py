@@ -23,7 +23,11 @@ from concurrent.futures import ProcessPoolExecutor
 
 from _common import write_json
 
-CLEAN = "abcdefg abcdefg abcdefg abcdefg abcdefg abcdefg abc"  # 'a' + 50 characters, if learnt
+from theano_rnn import reference
+
+#: 'a' + 50 characters, if learnt: what the post says the model writes
+CLEAN_FIGURE = reference.get("seed002.clean_text")
+CLEAN = CLEAN_FIGURE.value
 
 
 def one_run(job):
@@ -70,6 +74,7 @@ def main(argv=None):
         final = "-" if r["final_loss"] is None else "%.4f" % r["final_loss"]
         print("%-10s %-7g %-4d %-10s %-7.1f %s" % (r["model"], r["lr"], r["seed"], final, r["wall_s"], r["text"]))
     print("total wall time %.1f s (%d jobs)" % (total, args.jobs))
+    print("clean = the text %s" % CLEAN_FIGURE.describe())
     write_json({"runs": runs, "total_wall_s": total, "jobs": args.jobs, "clean_text": CLEAN}, args.json)
     return 0
 

@@ -6,11 +6,11 @@ top words in ascending frequency; sentences with "http" dropped),
 ``GRUTheano(C, hidden_dim, bptt_truncate=-1)`` trained with RMSprop on
 examples reshuffled every epoch, and every ``--print-every`` examples the loss
 on (at most) the first 10000 sentences, a few generated sentences and,
-with ``--output``, a checkpoint.  The defaults mirror the development run of
-``shared/REFERENCE.md`` (1 layer, vocabulary 2000, 500 sentences, 3 epochs:
-loss 7.596 -> 4.900 -> 4.745 -> 4.663, 174 ms per SGD step); pass
-``--num-layers 2`` for the tutorial's two-layer ``GRUTheano`` and bigger
-values for longer runs.
+with ``--output``, a checkpoint.  The defaults mirror the published
+development run (``theano_rnn.reference``: ``wildml.part4.dev_run.settings``,
+its losses ``wildml.part4.dev_run.losses`` and SGD step time
+``wildml.part4.dev_run.sgd_step_ms``); pass ``--num-layers 2`` for the
+tutorial's two-layer ``GRUTheano`` and bigger values for longer runs.
 
 The time of one ``sgd_step`` is measured on a separate model of the same size
 (so training starts from the untouched initial weights): the median of several
@@ -41,7 +41,7 @@ from _common import nltk_data_dir, reddit_prefix, write_json
 
 import numpy as np
 
-from theano_rnn import io
+from theano_rnn import io, reference
 from theano_rnn.data import words as data
 from theano_rnn.models.word import GRUTheano, LSTMTheano
 from theano_rnn.tasks.sampling import generate_sentences_part4
@@ -51,11 +51,15 @@ from theano_rnn.errors import NonFiniteLossError
 
 log = logging.getLogger("reproduce_wildml_part4")
 
-PUBLISHED = {
-    "config": "1 layer, vocabulary 2000, 500 sentences, 3 epochs",
-    "losses": [7.596, 4.900, 4.745, 4.663],
-    "sgd_step_ms": 174.0,
+DEV_RUN = reference.value("wildml.part4.dev_run.settings")
+TRAIN_DEFAULTS = reference.value("wildml.part4.train_defaults")
+PUBLISHED = {  # plain values (they go into the JSON output)
+    "config": (f"{DEV_RUN['num_layers']} layer, vocabulary {DEV_RUN['vocabulary_size']}, "
+               f"{DEV_RUN['sentences']} sentences, {DEV_RUN['nepoch']} epochs"),
+    "losses": list(reference.value("wildml.part4.dev_run.losses")),
+    "sgd_step_ms": reference.value("wildml.part4.dev_run.sgd_step_ms"),
 }
+PUBLISHED_SOURCE = reference.get("wildml.part4.dev_run.losses").citation
 LOSS_SENTENCES = 10000  # train.py: model.calculate_loss(x_train[:10000], y_train[:10000])
 
 
@@ -66,14 +70,15 @@ def parse_args(argv=None):
                         "../shared/data)")
     p.add_argument("--nltk-data", default=str(nltk_data_dir()))
     p.add_argument("--cell", choices=("gru", "lstm"), default="gru")
-    p.add_argument("--vocabulary-size", type=int, default=2000)
-    p.add_argument("--hidden-dim", type=int, default=128)
-    p.add_argument("--num-layers", type=int, default=1,
+    p.add_argument("--vocabulary-size", type=int, default=DEV_RUN["vocabulary_size"])
+    p.add_argument("--hidden-dim", type=int, default=TRAIN_DEFAULTS["HIDDEN_DIM"])
+    p.add_argument("--num-layers", type=int, default=DEV_RUN["num_layers"],
                    help="1 (the published development run; default) or 2 (GRUTheano's default)")
-    p.add_argument("--sentences", type=int, default=500, help="training sentences (0 = all)")
-    p.add_argument("--nepoch", type=int, default=3)
-    p.add_argument("--learning-rate", type=float, default=0.001)
-    p.add_argument("--decay", type=float, default=0.9)
+    p.add_argument("--sentences", type=int, default=DEV_RUN["sentences"],
+                   help="training sentences (0 = all)")
+    p.add_argument("--nepoch", type=int, default=DEV_RUN["nepoch"])
+    p.add_argument("--learning-rate", type=float, default=TRAIN_DEFAULTS["LEARNING_RATE"])
+    p.add_argument("--decay", type=float, default=reference.value("wildml.part4.rmsprop")["decay"])
     p.add_argument("--print-every", type=int, default=None,
                    help="examples between reports (default: once per epoch)")
     p.add_argument("--samples", type=int, default=3, help="sentences generated at each report")
@@ -183,8 +188,8 @@ def markdown(r):
       f"sentences ({d['train_words']:,} words).  Model: {c['cell'].upper()}Theano, "
       f"{c['num_layers']} layer(s), hidden {c['hidden_dim']}, bptt_truncate -1, RMSprop lr "
       f"{c['learning_rate']} decay {c['decay']}, {c['nepoch']} epochs, examples reshuffled "
-      f"every epoch (seed {c['seed']}), mode {c['mode']}.  Published: the development run of "
-      f"`shared/REFERENCE.md` ({PUBLISHED['config']}).\n")
+      f"every epoch (seed {c['seed']}), mode {c['mode']}.  Published: the development run "
+      f"({PUBLISHED['config']}; {PUBLISHED_SOURCE}, via `theano_rnn.reference`).\n")
     w("| report | examples seen | published loss | loss here | elapsed |")
     w("|---:|---:|---:|---:|---:|")
     for k, rep in enumerate(r["reports"]):

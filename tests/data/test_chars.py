@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from theano_rnn import reference
 from theano_rnn.data import chars as chardata
 from theano_rnn.data.chars import (
     CACHE_SUFFIX,
@@ -572,11 +573,12 @@ def test_strip_fortune_markup():
 @needs(SHAKESPEARE)
 def test_tiny_shakespeare_counts(tmp_path, xdg):
     text = read_chars(SHAKESPEARE)
-    assert len(text) == 1_115_394  # REFERENCE.md
+    assert len(text) == reference.value("charrnn.tinyshakespeare.characters")  # 1,115,394
     vocab, loader = load_corpus(SHAKESPEARE, cache_dir=tmp_path)
-    assert len(vocab) == 65 and vocab.unknown is None
+    assert len(vocab) == reference.value("charrnn.tinyshakespeare.vocabulary")
+    assert vocab.unknown is None
     # char-rnn defaults: 50 x 50 batches, 0.95 / 0.05
-    nbatches = 1_115_394 // 2500
+    nbatches = len(text) // 2500
     assert loader.nbatches == nbatches == 446
     assert loader.split_sizes == (423, 23, 0)
     x, y = loader.batch("train", 0)

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from legacy_ref import GRUNumpy, LSTMNumpy, RNNNumpy
+from theano_rnn import reference
 from theano_rnn.models.char import CharRNN
 
 C, H, T, B = 7, 4, 6, 3
@@ -84,10 +85,10 @@ def test_state_carried_across_batches_equals_one_long_sequence():
 
 
 def test_char_rnn_defaults_and_parameter_count():
-    m = CharRNN(65)  # Tiny Shakespeare has 65 symbols
+    m = CharRNN(reference.value("charrnn.tinyshakespeare.vocabulary"))  # 65 symbols
     assert (m.cell.name, m.num_layers, m.hidden_dim, m.input_mode) == ("lstm", 2, 128, "onehot")
     # char-rnn reports 240,321 with Torch's two biases per gate; we keep one
-    assert m.num_params() == 240321 - 2 * 4 * 128
+    assert m.num_params() == reference.value("charrnn.default_model.parameters") - 2 * 4 * 128
     p = m.get_params()
     assert np.abs(p["W"]).max() <= 0.08
     np.testing.assert_array_equal(p["b"][1], 1.0)  # forget-gate bias, layer 1

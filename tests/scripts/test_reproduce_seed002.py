@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from theano_rnn import reference
+
 ROOT = Path(__file__).resolve().parents[2]
-CLEAN = "abcdefg abcdefg abcdefg abcdefg abcdefg abcdefg abc"
+CLEAN = reference.value("seed002.clean_text")  # 'a' + 50 characters, as the post says
 
 pytestmark = pytest.mark.slow
 

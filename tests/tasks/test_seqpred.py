@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from theano_rnn import reference
 from theano_rnn.tasks.seqpred import TASKS, make_task, run_task
 from theano_rnn.tasks.seqpred.run import need_matplotlib, plot_sequence
 
@@ -37,8 +38,8 @@ def test_his_settings_and_a_short_real_run():
     assert TASKS["real"]["n_epochs"] == 400 and TASKS["binary"]["n_epochs"] == 250
     assert TASKS["real"]["n_hidden"] == 10 and TASKS["real"]["learning_rate"] == 0.001
     r = run_task("real", n_epochs=3)
-    # the untrained loss measured with the original on his data and draw: 0.868
-    assert round(r["loss_before"], 3) == 0.868
+    # the untrained loss measured with the original on his data and draw (0.868)
+    assert round(r["loss_before"], 3) == reference.value("gwtaylor.real.loss_before")
     assert r["loss_after"] < r["loss_before"]
     assert r["model"].learning_rate == pytest.approx(0.001 * 0.999 ** 3)
 
@@ -57,11 +58,12 @@ def test_plots_are_png_or_a_clear_error(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("task, before, after", [("real", 0.868, 0.0062),
-                                                ("softmax", 1.077, 0.158)])
-def test_reproduces_the_originals_figures(task, before, after):
-    # REFERENCE.md's "before": the untrained loss for real (0.8678), the first
+@pytest.mark.parametrize("task", ["real", "softmax"])
+def test_reproduces_the_originals_figures(task):
+    # gwtaylor.<task>.loss_before: the untrained loss for real (0.8678), the first
     # logged loss (update 1000 = epoch 10) for softmax (untrained: log 3)
+    before = reference.value(f"gwtaylor.{task}.loss_before")
+    after = reference.value(f"gwtaylor.{task}.loss_after")
     r = run_task(task)
     got = r["loss_before"] if task == "real" else r["model"].history[0][2]
     assert got == pytest.approx(before, abs=1e-3)
@@ -70,17 +72,19 @@ def test_reproduces_the_originals_figures(task, before, after):
 
 @pytest.mark.slow
 def test_binary_at_his_settings_learns_the_comparison():
-    # measured here: 0.6931 -> 0.0438 (one output; REFERENCE's 0.684 -> 0.634
-    # is the two-output variant, below)
+    # measured here: 0.6931 -> 0.0438 (one output; the reference's gwtaylor.binary2
+    # figures are the two-output variant, below)
     r = run_task("binary")
     assert r["loss_after"] < 0.1
 
 
 @pytest.mark.slow
 def test_binary_multiple_out_reproduces_the_originals_figures():
-    # REFERENCE.md's binary 0.684 -> 0.634: test_binary(multiple_out=True),
+    # gwtaylor.binary2 (0.684 -> 0.634): test_binary(multiple_out=True),
     # first logged loss (epoch 10) -> final, 250 epochs
     r = run_task("binary", multiple_out=True)
     assert r["targets"].shape[2] == 2
-    assert r["model"].history[0][2] == pytest.approx(0.684, abs=1e-3)
-    assert r["loss_after"] == pytest.approx(0.634, abs=5e-4)
+    assert r["model"].history[0][2] == pytest.approx(
+        reference.value("gwtaylor.binary2.loss_before"), abs=1e-3)
+    assert r["loss_after"] == pytest.approx(reference.value("gwtaylor.binary2.loss_after"),
+                                            abs=5e-4)
