@@ -31,7 +31,7 @@ PUBLISHED = {task: None if task == "binary" else
 
 
 def published_text(task):
-    """``measured 0.868 -> 0.0062, ... (source)`` for ``task``; says so if it has none."""
+    """``measured <before> -> <after>, ... (source)`` for ``task``; says so if it has none."""
     if PUBLISHED[task] is None:
         return "no published figure"
     before, after = PUBLISHED[task]
