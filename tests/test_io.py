@@ -6,7 +6,7 @@ import os
 import numpy as np
 import pytest
 
-from theano_rnn import GRUTheano, LSTMTheano, RNNTheano, io
+from theano_rnn import GRUTheano, LSTMTheano, RNNTheano, io, reference
 
 C, H = 10, 4
 
@@ -61,11 +61,12 @@ def test_write_is_atomic_and_failure_leaves_old_file(tmp_path, monkeypatch):
 
 def test_loads_tutorial_float32_trained_model_layout(tmp_path):
     """The shape of the tutorial's shipped data/trained-model-theano.npz."""
+    layout = reference.value("wildml.part2.trained_model")  # U (50, 8000), V, W; float32
     rng = np.random.RandomState(0)
     path = tmp_path / "trained-model-theano.npz"
-    U = rng.uniform(-0.01, 0.01, (50, 8000)).astype(np.float32)
-    V = rng.uniform(-0.1, 0.1, (8000, 50)).astype(np.float32)
-    W = rng.uniform(-0.1, 0.1, (50, 50)).astype(np.float32)
+    U = rng.uniform(-0.01, 0.01, layout["U"]).astype(layout["dtype"])
+    V = rng.uniform(-0.1, 0.1, layout["V"]).astype(layout["dtype"])
+    W = rng.uniform(-0.1, 0.1, layout["W"]).astype(layout["dtype"])
     np.savez(path, U=U, V=V, W=W)
     ck = io.load(path)
     m = ck.model

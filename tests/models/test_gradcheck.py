@@ -7,7 +7,7 @@ import logging
 import numpy as np
 import pytest
 
-from theano_rnn import GRUTheano, LSTMTheano, RNNTheano, gru_utils, utils
+from theano_rnn import GRUTheano, LSTMTheano, RNNTheano, gru_utils, reference, utils
 from theano_rnn.models.gradcheck import GradCheckReport, bptt_names, gradient_check, named_gradients
 
 
@@ -26,10 +26,12 @@ def _assert_same_bits(model, snapshot):
 # ------------------------------------------------------ the tutorial's setting
 @pytest.fixture(scope="module")
 def tutorial():
-    """REFERENCE.md: vocab 100, hidden 10, x=[0,1,2,3], y=[1,2,3,4], h=0.001, 0.01."""
-    model = RNNTheano(100, 10, rng=np.random.RandomState(10))  # bptt_truncate=4, the default
+    """wildml.part2.gradient_check: vocab 100, hidden 10, x=[0,1,2,3], y=[1,2,3,4], h=0.001, 0.01."""
+    g = reference.value("wildml.part2.gradient_check")
+    model = RNNTheano(g["word_dim"], g["hidden_dim"], rng=np.random.RandomState(10))  # bptt 4
     before = _snapshot(model)
-    report = gradient_check(model, [0, 1, 2, 3], [1, 2, 3, 4], h=0.001, error_threshold=0.01)
+    report = gradient_check(model, list(g["x"]), list(g["y"]), h=g["h"],
+                            error_threshold=g["error_threshold"])
     return model, before, report
 
 
