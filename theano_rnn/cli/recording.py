@@ -88,6 +88,11 @@ class RunRecorder:
 # ------------------------------------------------------------ task histories
 
 
+def _kept(key):
+    """Not a wall-clock figure (those differ in every run)."""
+    return not any(word in key for word in ("second", "time", "per_s"))
+
+
 def char_evaluations(trainer):
     """char-rnn: each validation with the training loss of its iteration."""
     train = dict(trainer.train_losses)
@@ -112,14 +117,15 @@ def cloze_evaluations(trainer):
              "val_accuracy": float(acc)} for step, ep, ll, acc in trainer.valid_history]
     for h in trainer.history:
         row = {"iteration": int(h["step"]), "epoch": h["epoch"]}
-        row.update({k: v for k, v in h.items() if k not in ("step", "epoch")})
+        row.update({k: v for k, v in h.items() if k not in ("step", "epoch") and _kept(k)})
         rows.append(row)
     return rows
 
 
 def classify_evaluations(trainer):
     """Classifier: each validation (cost, train/valid/test error)."""
-    return [{"iteration": int(h["update"]), **{k: v for k, v in h.items() if k != "update"}}
+    return [{"iteration": int(h["update"]),
+             **{k: v for k, v in h.items() if k != "update" and _kept(k)}}
             for h in trainer.history]
 
 
