@@ -373,7 +373,7 @@ def _train_char(args, show_progress, t_start):
     if result.reason != "done" or checkpoint is None:
         checkpoint = _final_eval(trainer)
     done_here = trainer.iteration - start_iter
-    recorder.save(checkpoint, run_options(args, s), corpus=corpus, seeds={"seed": s["seed"]},
+    recorder.save(checkpoint, run_options(args), settings=s, corpus=corpus, seeds={"seed": s["seed"]},
                   mode=mode, evaluations=char_evaluations(trainer), iterations=trainer.iteration,
                   model=model, extra={"start_iteration": start_iter,
                                       "time_budget_hit": state["budget_hit"]})

@@ -401,7 +401,7 @@ def _train_cloze(args, show_progress, t_start):
               f"{result.checkpoint})", file=sys.stderr)
         return 130
 
-    recorder.save(output, run_options(args, s), corpus=_corpus(s["corpus"]),
+    recorder.save(output, run_options(args), settings=s, corpus=_corpus(s["corpus"]),
                   seeds={"seed": s["seed"]}, mode=mode, evaluations=cloze_evaluations(trainer),
                   iterations=trainer.step, model=model)
     # test the best-by-validation model

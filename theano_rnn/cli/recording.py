@@ -17,8 +17,9 @@ from pathlib import Path
 from theano_rnn.cli.output import check_output
 from theano_rnn.errors import CLIError
 from theano_rnn.training import record as records
+from theano_rnn.training.record import corpus_entry
 
-__all__ = ["add_record_option", "run_options", "RunRecorder", "char_evaluations",
+__all__ = ["corpus_entry", "add_record_option", "run_options", "RunRecorder", "char_evaluations",
            "word_evaluations", "cloze_evaluations", "classify_evaluations", "seq_evaluations"]
 
 log = logging.getLogger(__name__)
@@ -35,8 +36,9 @@ def add_record_option(p):
 
 
 def run_options(args, resolved=None):
-    """Every option of ``args`` (a namespace), the ``resolved`` value where the flag was left
-    out (defaults, checkpoint values, the seed drawn): a record's ``options``."""
+    """Every option of ``args`` (a namespace) -- what a re-run passes again -- with the
+    ``resolved`` values (e.g. the seed drawn, values from environment variables) where the
+    flag was left out: a record's ``options``.  (The resolved settings go in ``settings``.)"""
     options = {k: v for k, v in vars(args).items() if not callable(v)}
     for key, value in (resolved or {}).items():
         if key in options and options[key] is None:

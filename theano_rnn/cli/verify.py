@@ -144,6 +144,9 @@ def rerun(rec, directory, mode=None):
     re-run fails (status 1).
     """
     check_inputs(rec)
+    why = (rec.get("extra") or {}).get("not_reproducible")
+    if why:
+        raise CLIError(f"this run cannot be re-run exactly: {why}", status=2)
     argv = rerun_argv(rec, Path(directory).resolve(), mode)
     cwd = rec.get("cwd")
     with contextlib.chdir(cwd) if cwd and Path(cwd).is_dir() else contextlib.nullcontext():

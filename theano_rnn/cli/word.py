@@ -242,7 +242,9 @@ def _cmd_train(args, environ, show_progress):
     loss = run.finish()
     corpus = (corpus_entry(s["corpus"]) if s["corpus"] is not None else corpus_entry(
         text=corpora.default_corpus_documents(), name=corpora.DEFAULT_CORPUS_NAME))
-    recorder.save(output, run_options(args, s), corpus=corpus, seeds={"seed": seed},
+    env = {k: s[k] for k, src in s["sources"].items() if src.startswith("env:")}
+    recorder.save(output, run_options(args, {**env, "seed": seed}), settings=s, corpus=corpus,
+                  seeds={"seed": seed},
                   mode=s["mode"], evaluations=word_evaluations(run.history),
                   iterations=run.seen_before + run.total, model=model,
                   extra={"start_iteration": run.seen_before})

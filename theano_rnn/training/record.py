@@ -5,8 +5,10 @@ command beside its checkpoint (``<checkpoint>.run.json``) and, with
 ``--record RUN.json``, also there.  It holds
 
 * ``command`` (e.g. ``["train-char"]``, ``["classify", "train"]``,
-  ``["seq", "train"]``) and ``options``: every option of the command after
-  resolution (flags, checkpoint values and defaults; the seed actually used);
+  ``["seq", "train"]``), ``options``: every option of the command as parsed
+  (defaults included; a seed drawn at random and values from environment
+  variables filled in) -- what a re-run passes again -- and ``settings``: the
+  command's full resolved configuration (flags > checkpoint > defaults);
 * ``corpus``: what was trained on -- per file its path, size and sha256, or
   the sha256 of the embedded text actually used -- and one ``sha256`` over it all;
 * ``seeds``, ``backend`` (mode, floatX, BLAS and its thread count),
@@ -234,10 +236,11 @@ def _jsonable(value):
 
 
 def build_record(command, options, *, corpus, seeds, mode, evaluations, iterations, model,
-                 checkpoint=None, extra=None):
+                 settings=None, checkpoint=None, extra=None):
     """A schema-1 record (a dict) of a finished run; see the module docstring."""
     return _jsonable({
         "schema": SCHEMA, "command": list(command), "options": dict(options),
+        "settings": dict(settings or {}),
         "corpus": corpus, "seeds": dict(seeds), "backend": backend(mode),
         "versions": versions(), "machine": machine(), "evaluations": list(evaluations),
         "iterations": int(iterations), "params_sha256": model_checksum(model),
@@ -407,8 +410,8 @@ def format_table(cmp):
 
 def _option_values(action, value):
     flag = max(action.option_strings, key=len)
-    if action.nargs == 0:  # store_true / store_false / store_const
-        return [flag] if value != action.default else []
+    if action.nargs == 0:  # store_true / store_false / store_const: the flag gives const
+        return [flag] if value == action.const and value != action.default else []
     if isinstance(value, (list, tuple)):
         return [flag, *[str(v) for v in value]] if action.nargs in ("+", "*") else [
             tok for v in value for tok in (flag, str(v))]
