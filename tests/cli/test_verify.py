@@ -247,3 +247,20 @@ def test_assert_loss_curve_with_losses_and_records(runs):
     testing.assert_loss_curve(rec, other, exact=False, rtol=1e-12)
     with pytest.raises(testing.RecordError, match="no such record"):
         testing.assert_loss_curve(runs["charlm"][0].parent / "none.json", losses)
+
+
+@pytest.mark.slow
+def test_the_main_job_at_a_small_time_budget_verifies(tmp_path, capsys):
+    """``theano-rnn train-char`` with its defaults (the embedded corpus), 3 s of training."""
+    argv = ["train-char", "--time-budget", "3", "--output", tmp_path / "main.npz", "--record",
+            tmp_path / "main.json", "--quiet"]
+    status, _, err = run(argv, capsys)
+    assert status == 0, err
+    rec = records.load_record(tmp_path / "main.json")
+    assert rec["extra"]["time_budget_hit"] is True and rec["corpus"]["text_sha256"]
+    assert rec["settings"]["embedded"] is True and rec["settings"]["hidden_dim"] == 128
+    status, out, err = run(["verify", tmp_path / "main.json", "--json"], capsys)
+    assert status == 0, out + err
+    result = json.loads(out)
+    assert result["exact"] and result["params_match"]
+    assert result["iterations"] == [rec["iterations"]] * 2

@@ -158,3 +158,15 @@ def test_command_argv_round_trips_through_argparse():
     argv = records.command_argv(root, ["train"], opts, {"eval_train": True, "hidden_dim": None})
     back = vars(root.parse_args(argv))
     assert back["eval_train"] is None and back["hidden_dim"] is None
+
+
+def test_a_float32_side_gets_the_float32_tolerance(tmp_path):
+    rec = _record(tmp_path)
+    other = json.loads(json.dumps(rec))
+    other["backend"]["floatX"] = "float32"
+    other["evaluations"][0]["train_loss"] = 1.5 * (1 + 1e-5)
+    cmp = records.compare_records(rec, other)
+    assert cmp.ok and cmp.rtol == records.DEFAULT_RTOL_FLOAT32
+    other["backend"]["floatX"] = "float64"
+    other["backend"]["mode"] = "NUMBA"
+    assert not records.compare_records(rec, other).ok  # 1e-5 > the float64 default

@@ -11,9 +11,9 @@ and relative difference) and whether the parameter checksums match.
 
 Bit-exact is expected when the backend, precision, BLAS and its thread count
 match the record; otherwise the values must agree within ``--rtol`` /
-``--atol`` (defaults :data:`~theano_rnn.training.record.DEFAULT_RTOL`,
-:data:`~theano_rnn.training.record.DEFAULT_ATOL`).  Exit status 0: match;
-1: mismatch (or the re-run failed); 2: bad input -- a missing or damaged
+``--atol`` (defaults :data:`~theano_rnn.training.record.DEFAULT_RTOL`, 1e-6;
+1e-4 when either run is float32; :data:`~theano_rnn.training.record.DEFAULT_ATOL`,
+1e-9).  Exit status 0: match; 1: mismatch (or the re-run failed); 2: bad input -- a missing or damaged
 record, a corpus that changed -- one line on stderr.  ``--json`` prints the
 result as one JSON object for CI.
 """
@@ -48,8 +48,9 @@ def build_parser():
         "2 bad input (missing or damaged record, changed corpus)."))
     p.add_argument("record", metavar="RUN.json", help="the run record")
     p.add_argument("--rtol", type=float_in(0, None, lo_open=False, what="--rtol"), default=None,
-                   help=f"relative tolerance when the backend differs (default "
-                        f"{records.DEFAULT_RTOL:g})")
+                   help=f"relative tolerance when the backend, precision or BLAS differ "
+                        f"(default {records.DEFAULT_RTOL:g}; {records.DEFAULT_RTOL_FLOAT32:g} "
+                        "when either run is float32)")
     p.add_argument("--atol", type=float_in(0, None, lo_open=False, what="--atol"), default=None,
                    help=f"absolute tolerance when the backend differs (default "
                         f"{records.DEFAULT_ATOL:g})")
@@ -162,8 +163,9 @@ def verify(rec, directory, *, rtol=None, atol=None, mode=None):
     """``(comparison, rerun record)`` of record ``rec`` re-run into ``directory``."""
     new = rerun(rec, directory, mode)
     if new["corpus"].get("sha256") != rec["corpus"].get("sha256"):
-        raise CLIError(f"the corpus has changed since the run was recorded ({rec['corpus'].get('name') or 'embedded text'}: "
-                       "sha256 differs): the run cannot be reproduced", status=2)
+        what = rec["corpus"].get("name") or "embedded text"
+        raise CLIError(f"the corpus has changed since the run was recorded ({what}: sha256 "
+                       "differs): the run cannot be reproduced", status=2)
     return records.compare_records(rec, new, rtol=rtol, atol=atol), new
 
 
