@@ -13,8 +13,9 @@ Bit-exact is expected when the backend, precision, BLAS and its thread count
 match the record; otherwise the values must agree within ``--rtol`` /
 ``--atol`` (defaults :data:`~theano_rnn.training.record.DEFAULT_RTOL`, 1e-6;
 1e-4 when either run is float32; :data:`~theano_rnn.training.record.DEFAULT_ATOL`,
-1e-9).  Exit status 0: match; 1: mismatch (or the re-run failed); 2: bad input -- a missing or damaged
-record, a corpus that changed -- one line on stderr.  ``--json`` prints the
+1e-9).  Exit status 0: match; 1: mismatch (or the re-run failed); 2: bad
+input -- a missing or damaged record, a corpus that changed -- one line on
+stderr.  ``--json`` prints the
 result as one JSON object for CI.
 """
 
