@@ -39,6 +39,7 @@ LAYERS = {
     "tasks": 7,
     "utils": 8, "gru_utils": 8,
     "cli": 9, "__main__": 10, "legacy": 10,
+    "testing": 10,  # theano_rnn.testing: pytest helpers over cli.verify (issue 15)
 }
 
 # ``theano_rnn.theano`` may import only these (and itself): it sits beside compat

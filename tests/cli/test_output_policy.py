@@ -73,8 +73,9 @@ def test_train_char_reruns_get_fresh_names(here, capsys):
     assert (here / "cv" / "tiny_lstm_2_best.npz").exists()
     for name, data in saved.items():  # the first run's files are untouched
         assert (here / "cv" / name).read_bytes() == data
-    assert sorted(p.name for p in (here / "cv").iterdir()) == [
-        "tiny_lstm.npz", "tiny_lstm_2.npz", "tiny_lstm_2_best.npz", "tiny_lstm_best.npz"]
+    assert sorted(p.name for p in (here / "cv").iterdir()) == [  # + the run records
+        "tiny_lstm.npz", "tiny_lstm.npz.run.json", "tiny_lstm_2.npz", "tiny_lstm_2.npz.run.json",
+        "tiny_lstm_2_best.npz", "tiny_lstm_best.npz"]
     # resuming the first run (no --output: it continues in place) is allowed
     status, _, err = run(["train-char", "--init-from", first, "--max-iterations", "1", "-q"],
                          capsys)

@@ -288,7 +288,8 @@ def test_train_rnn_part2_env_defaults_then_resume_and_generate(
                             "--samples", "0", "-q"], capsys)
     assert status == 0, err
     assert out == ""  # --samples 0
-    (written,) = list(workdir.iterdir())
+    (written,) = [p for p in workdir.iterdir() if not p.name.endswith(".run.json")]
+    assert (workdir / (written.name + ".run.json")).is_file()  # its run record beside it
     assert re.fullmatch(r"rnn-theano-8-\d+-\d{4}(-\d\d){5}\.npz", written.name)
     resumed = io.load(written)
     assert resumed.index_to_word == ckpt.index_to_word

@@ -48,6 +48,8 @@ from theano_rnn.errors import CheckpointError, CLIError, DataError
 from theano_rnn.cli.util import check_mode as _check_mode
 from theano_rnn.cli.util import check_cell_memory, claim_output
 from theano_rnn.cli.util import run_handler, standalone_main
+from theano_rnn.cli.recording import RunRecorder, char_evaluations, run_options
+from theano_rnn.training.record import corpus_entry
 
 __all__ = [
     "COMMANDS",
@@ -136,7 +138,8 @@ def _read_text(paths, encoding):
 
 
 def _load_data(s):
-    """``(vocab, loader, n_chars, description)`` for the resolved settings."""
+    """``(vocab, loader, n_chars, description, corpus)`` for the resolved settings
+    (``corpus``: the run record's :func:`~theano_rnn.training.record.corpus_entry`)."""
     fractions = (s["train_frac"], s["val_frac"])
     if s["train_frac"] + s["val_frac"] > 1 + 1e-9:
         raise CLIError(f"--train-frac {s['train_frac']} + --val-frac {s['val_frac']} exceed 1",
@@ -146,19 +149,22 @@ def _load_data(s):
     if s["embedded"]:
         text = corpora.python_source_corpus(max_chars=s["corpus_chars"])
         desc = f"{corpora.PYTHON_SOURCE_CORPUS_NAME}, {len(text):,} characters"
+        corpus = corpus_entry(text=text, name=corpora.PYTHON_SOURCE_CORPUS_NAME)
     elif len(s["corpus"]) == 1 and not str(s["corpus"][0]).lower().endswith(".json"):
         vocab, loader = load_corpus(
             s["corpus"][0], batch_size=s["batch_size"], seq_length=s["seq_length"],
             min_freq=s["min_freq"], encoding=s["encoding"], cache_dir=s["cache_dir"],
             split_fractions=fractions,
         )
-        return vocab, loader, loader.n_chars, f"{s['corpus'][0]}, {loader.n_chars:,} characters"
+        return (vocab, loader, loader.n_chars, f"{s['corpus'][0]}, {loader.n_chars:,} characters",
+                corpus_entry(s["corpus"]))
     else:
         text = _read_text(s["corpus"], s["encoding"])
         desc = f"{len(s['corpus'])} files, {len(text):,} characters"
+        corpus = corpus_entry(s["corpus"])
     vocab = CharVocab.from_text(text, min_freq=s["min_freq"])
     loader = CharLoader(text, vocab, s["batch_size"], s["seq_length"], fractions)
-    return vocab, loader, len(text), desc
+    return vocab, loader, len(text), desc, corpus
 
 
 def _stored_settings(path):
@@ -252,7 +258,8 @@ def _train_char(args, show_progress, t_start):
         raise CLIError(f"--init-from {args.init_from} is the best-checkpoint file of --output "
                        f"{output}; pass another --output", status=2)
 
-    vocab, loader, n_chars, desc = _load_data(s)
+    recorder = RunRecorder(args, ["train-char"])
+    vocab, loader, n_chars, desc, corpus = _load_data(s)
     log.info("Corpus: %s; vocabulary of %d characters%s", desc, len(vocab),
              f" (unknown symbol {vocab.unknown!r})" if vocab.unknown is not None else "")
 
@@ -303,7 +310,7 @@ def _train_char(args, show_progress, t_start):
     total = trainer.total_iterations
     if args.max_iterations is not None:
         total = min(total, trainer.iteration + args.max_iterations)
-    budget = s["time_budget"]
+    budget = s["time_budget"] or None  # 0: none
     start_iter = trainer.iteration
     state = {"first": True, "budget_hit": False}
     bar = None
@@ -366,6 +373,10 @@ def _train_char(args, show_progress, t_start):
     if result.reason != "done" or checkpoint is None:
         checkpoint = _final_eval(trainer)
     done_here = trainer.iteration - start_iter
+    recorder.save(checkpoint, run_options(args), settings=s, corpus=corpus, seeds={"seed": s["seed"]},
+                  mode=mode, evaluations=char_evaluations(trainer), iterations=trainer.iteration,
+                  model=model, extra={"start_iteration": start_iter,
+                                      "time_budget_hit": state["budget_hit"]})
     cps = None
     if not state["first"] and state["i_last"] > state["i_first"]:
         cps = ((state["i_last"] - state["i_first"]) * chars_per_batch

@@ -16,6 +16,7 @@ import numpy as np
 from theano_rnn import __version__, io, optim
 from theano_rnn.cells import cell_names
 from theano_rnn.data import corpora
+from theano_rnn.cli.recording import add_record_option
 from theano_rnn.cli.util import add_common_options, command_parser
 from theano_rnn.cli.util import float_in as _float_in
 from theano_rnn.cli.util import int_at_least as _int_at_least
@@ -196,10 +197,11 @@ def add_commands(subparsers):
                    help="epochs to train in all (default 50; fractions allowed)")
     t.add_argument("--max-iterations", type=_POSITIVE, default=None, metavar="N",
                    help="stop after N more iterations (a checkpoint is saved)")
-    t.add_argument("--time-budget", type=_POS_FLOAT, default=None, metavar="SECONDS",
+    t.add_argument("--time-budget", type=_NONNEG_FLOAT, default=None, metavar="SECONDS",
                    help="stop cleanly after training this long (wall clock from the first "
                         "iteration, so compilation is not counted), evaluate, save a "
-                        "checkpoint and finish normally (default: none; 40 without --corpus)")
+                        "checkpoint and finish normally (default: none; 40 without --corpus; "
+                        "0 = none); the run record stores the iterations run")
     t.add_argument("--eval-val-every", type=_POSITIVE, default=None, metavar="N",
                    help="validate and checkpoint every N iterations (default 1000; 50 without "
                         "--corpus)")
@@ -210,6 +212,7 @@ def add_commands(subparsers):
                    help="checkpoint to write (default cv/<corpus>_<cell>.npz, or the "
                         "--init-from file; <name>_2.npz ... if taken); the best one goes to <name>_best.npz")
     t.add_argument("--overwrite", action="store_true", help="replace another run's --output")
+    add_record_option(t)
     t.add_argument("--init-from", default=None, metavar="CKPT",
                    help="continue training this checkpoint exactly (model, optimizer, data "
                         "position; corpus and data options default to the checkpoint's)")

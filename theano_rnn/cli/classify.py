@@ -32,12 +32,11 @@ from theano_rnn.cells import cell_names
 from theano_rnn.data import seq as seqdata
 from theano_rnn.cli.util import StopFlag, add_common_options, command_parser
 from theano_rnn.errors import CheckpointError, CLIError, DataError
-from theano_rnn.cli.util import check_mode as _check_mode
-from theano_rnn.cli.util import check_stack_memory, claim_output
-from theano_rnn.cli.util import float_in as _float_in
-from theano_rnn.cli.util import int_at_least as _int_at_least
-from theano_rnn.cli.util import run_handler, standalone_main
-from theano_rnn.cli.util import seed_type as _seed
+from theano_rnn.cli.util import check_mode as _check_mode, float_in as _float_in
+from theano_rnn.cli.util import check_stack_memory, claim_output, run_handler, standalone_main
+from theano_rnn.cli.util import int_at_least as _int_at_least, seed_type as _seed
+from theano_rnn.cli.recording import RunRecorder, add_record_option, classify_evaluations
+from theano_rnn.cli.recording import corpus_entry, run_options
 
 __all__ = ["COMMANDS", "TRAIN_DEFAULTS", "add_commands", "run", "main", "build_parser"]
 
@@ -182,6 +181,7 @@ def add_commands(subparsers):
     o.add_argument("--output", "-o", default=None, metavar="PATH",
                    help="checkpoint to write (default clf.npz, or the --init-from file)")
     o.add_argument("--overwrite", action="store_true", help="replace another run's --output")
+    add_record_option(o)
     o.add_argument("--init-from", default=None, metavar="CKPT",
                    help="continue this checkpoint's run exactly (data and model options come "
                         "from it)")
@@ -262,8 +262,7 @@ def _resolve(args, stored):
         else:
             s[key], sources[key] = default, "default"
     for key in ("poems", "data"):
-        flag = getattr(args, key)
-        s[key] = flag if flag is not None else stored.get(key)
+        s[key] = getattr(args, key) if getattr(args, key) is not None else stored.get(key)
     if s["tokens"] is None:
         s["tokens"] = "char" if s["poems"] else "word"
     return s, sources
@@ -294,8 +293,7 @@ def _load_records(s):
     from theano_rnn.tasks.classify import task as seqclass
 
     if s["poems"]:
-        authors = s["authors"]
-        return seqclass.load_poem_records(s["poems"], top_k=s["top_k_poets"], authors=authors)
+        return seqclass.load_poem_records(s["poems"], top_k=s["top_k_poets"], authors=s["authors"])
     return seqclass.load_tsv_records(s["data"])
 
 
@@ -311,14 +309,13 @@ def _train(args, show_progress, t_start):
         stored = _stored_settings(args.init_from)
     _check_train_args(args, stored)
     s, sources = _resolve(args, stored)
-    if s["poems"]:
-        s["poems"] = [str(x) for x in s["poems"]]
-    if s["data"]:
-        s["data"] = str(s["data"])
+    s["poems"] = [str(x) for x in s["poems"]] if s["poems"] else s["poems"]
+    s["data"] = str(s["data"]) if s["data"] else s["data"]
     if s["optimizer"] == "adadelta" and args.learning_rate is not None:
         log.warning("--learning-rate has no effect with adadelta (the tutorial's adadelta has "
                     "no learning rate)")
     output = claim_output(args, "clf.npz")
+    recorder = RunRecorder(args, ["classify", "train"])
 
     records = _load_records(s)
     data = seqclass.prepare_data(records, tokens=s["tokens"], max_length=s["max_length"],
@@ -371,6 +368,9 @@ def _train(args, show_progress, t_start):
               f"{result.checkpoint} (continue with --init-from {result.checkpoint})",
               file=sys.stderr)
         return 130
+    recorder.save(result.checkpoint, run_options(args), settings=s, mode=mode, model=model,
+                  corpus=corpus_entry(s["poems"] or s["data"]), seeds={"seed": s["seed"]},
+                  evaluations=classify_evaluations(trainer), iterations=result.updates)
     if result.reason == "max_updates":
         print(f"stopped after update {result.updates} (epoch {result.epochs_run:.2f}); "
               f"checkpoint {result.checkpoint} (continue with --init-from {result.checkpoint})")

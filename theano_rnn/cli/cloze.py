@@ -42,6 +42,7 @@ from theano_rnn.cli.util import check_mode as _check_mode
 from theano_rnn.cli.util import check_stack_memory, claim_output
 from theano_rnn.cli.util import int_at_least, run_handler, seed_type
 from theano_rnn.cli.util import standalone_main
+from theano_rnn.cli.recording import RunRecorder, add_record_option, cloze_evaluations, run_options
 from theano_rnn.cli.util import positive_float as _positive_float
 from theano_rnn.errors import DataError
 from theano_rnn.errors import CheckpointError
@@ -174,6 +175,7 @@ def add_commands(subparsers):
                    help="checkpoint to write (default cloze.npz, or the --init-from file; "
                         "cloze_2.npz ... if taken)")
     t.add_argument("--overwrite", action="store_true", help="replace another run's --output")
+    add_record_option(t)
     t.add_argument("--init-from", default=None, metavar="CKPT",
                    help="continue this checkpoint exactly (model, optimizer, data position)")
     t.add_argument("--nltk-data", default=None, metavar="DIR",
@@ -294,6 +296,16 @@ def _examples(model, cloze_data, n, seed):
 # ---------------------------------------------------------------------- train-cloze
 
 
+def _corpus(path):
+    """The run record's corpus: the file, or the embedded text the task reads."""
+    from theano_rnn.data import corpora
+    from theano_rnn.training.record import corpus_entry
+
+    if path is not None:
+        return corpus_entry(path)
+    return corpus_entry(text=corpora.default_corpus_documents(), name="embedded")
+
+
 def _train_cloze(args, show_progress, t_start):
     from theano_rnn.tasks.cloze import task as cloze
     from theano_rnn.models.bidir import ClozeModel
@@ -316,6 +328,7 @@ def _train_cloze(args, show_progress, t_start):
     output = claim_output(args, TRAIN_DEFAULTS["output"],
                           companions=lambda p: [cloze.best_checkpoint_path(p)])
     best = cloze.best_checkpoint_path(output)
+    recorder = RunRecorder(args, ["train-cloze"])
     if args.init_from is not None and Path(args.init_from).resolve() == Path(best).resolve():
         raise CLIError(f"--init-from {args.init_from} is the best-checkpoint file of --output "
                        f"{output}; pass another --output", status=2)
@@ -388,6 +401,9 @@ def _train_cloze(args, show_progress, t_start):
               f"{result.checkpoint})", file=sys.stderr)
         return 130
 
+    recorder.save(output, run_options(args), settings=s, corpus=_corpus(s["corpus"]),
+                  seeds={"seed": s["seed"]}, mode=mode, evaluations=cloze_evaluations(trainer),
+                  iterations=trainer.step, model=model)
     # test the best-by-validation model
     which = "final"
     if Path(best).is_file():

@@ -13,6 +13,8 @@
     The same for the checkpoints that score inputs (cloze and classifier).
 ``theano-rnn gradcheck``, ``theano-rnn plot CKPT``
     As before.
+``theano-rnn verify RUN.json``
+    Re-run the training run a record describes and compare (:mod:`theano_rnn.cli.verify`).
 
 Every older command name (``train-char``, ``sample-char``, ``train-cloze``,
 ``cloze``, ``classify train|predict``, ``generate``, ``plot``...) keeps its
@@ -68,6 +70,8 @@ One naming scheme (the older command names stay as aliases):
   eval CKPT ...       the same, for cloze and classifier checkpoints
   gradcheck, plot     as before
   seq demo|train      gwtaylor's Elman RNN sequence predictor (theano-rnn seq --help)
+  verify RUN.json     re-run a recorded training run (--record, or <checkpoint>.run.json)
+                      and compare its losses and parameters (theano-rnn verify --help)
   legacy SCRIPT ...   run an unmodified Theano script on PyTensor (theano-rnn legacy --help)
 Run 'theano-rnn COMMAND --help' for the options of a command."""
 
@@ -287,6 +291,10 @@ def main(argv=None, environ=None):
         from theano_rnn.cli import seq
 
         return seq.main(argv[1:])
+    if argv[:1] == ["verify"]:  # re-run a run record and compare
+        from theano_rnn.cli import verify
+
+        return verify.main(argv[1:])
     if argv[:1] == ["legacy"]:  # a Theano script: import theano -> theano_rnn.theano
         from theano_rnn.cli import legacy
 

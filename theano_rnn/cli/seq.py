@@ -22,6 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from theano_rnn.cli.output import claim_output
+from theano_rnn.cli.recording import RunRecorder, add_record_option, corpus_entry, run_options
+from theano_rnn.cli.recording import seq_evaluations
 from theano_rnn.cli.util import (PROG, Parser, command_logging, int_at_least, mode_type,
                                  positive_float, report_errors)
 from theano_rnn.errors import CheckpointError, CLIError, DataError
@@ -39,6 +41,7 @@ def _model_options(p, task_defaults=True):
                    help="rnn (his), lstm_seed (seed 004's swap), lstm (standard)")
     p.add_argument("--output", help="model file (.npz); default elman_<task>.npz, never replaced")
     p.add_argument("--overwrite", action="store_true", help="allow replacing --output")
+    add_record_option(p)
     p.add_argument("--plots", metavar="DIR", help="write his figures as PNG into DIR (matplotlib)")
     p.add_argument("--mode", type=mode_type, default="C", help="backend (C, NUMBA, JAX, PY)")
     p.add_argument("--quiet", action="store_true", help="no progress log")
@@ -110,6 +113,26 @@ def _plots(args, model, seq, targets, stem):
     return written
 
 
+def _save_record(recorder, args, settings, model, seq, targets, path, before, after):
+    """The run record: his loss every 10 epochs, the loss before and after training."""
+    n_iter = settings["n_epochs"] * len(seq)
+    evaluations = [{"iteration": 0, "train_loss": float(before)},
+                   *seq_evaluations(model.history, len(seq)),
+                   {"iteration": n_iter, "final_train_loss": float(after)}]
+    if args.command == "demo":
+        corpus = corpus_entry(arrays={"seq": seq, "targets": targets}, name=f"task {args.task}")
+        seeds = {"data_seed": args.seed, "weights": "NumPy's global generator after the data"}
+        extra = {}
+    else:
+        corpus, seeds = corpus_entry([args.x, args.y]), {"weight_seed": args.weight_seed}
+        extra = {} if args.weight_seed is not None else {"not_reproducible": (
+            "the weights came from NumPy's unseeded global generator (seq train without "
+            "--weight-seed)")}
+    recorder.save(path, run_options(args), settings=settings, corpus=corpus, seeds=seeds,
+                  mode=args.mode, evaluations=evaluations, iterations=n_iter, model=model,
+                  extra=extra)
+
+
 def _run(args):
     from theano_rnn.models.elman import MetaRNN
     from theano_rnn.tasks.seqpred.data import make_task, task_settings
@@ -141,6 +164,7 @@ def _run(args):
     if args.epochs is not None:
         settings["n_epochs"] = args.epochs
     path = claim_output(args, f"{stem}.npz")
+    recorder = RunRecorder(args, ["seq", args.command])
     model = MetaRNN(**settings, cell=args.cell, rng=rng, mode=args.mode)
     before = model.loss(seq, targets)
     t0 = time.perf_counter()
@@ -148,6 +172,7 @@ def _run(args):
     seconds = time.perf_counter() - t0
     after = model.loss(seq, targets)
     model.save(path, overwrite=True)  # the path is claimed (and locked) for this run
+    _save_record(recorder, args, settings, model, seq, targets, path, before, after)
     print(f"{stem} ({args.cell}, {settings['n_epochs']} epochs): train loss {before:.4f} -> "
           f"{after:.4f} in {seconds:.1f} s; model {path}")
     if args.plots:

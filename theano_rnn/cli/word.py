@@ -57,6 +57,8 @@ from theano_rnn.cli.util import check_mode as _check_mode
 from theano_rnn.cli.util import check_cell_memory, claim_output
 from theano_rnn.cli.util import command_env, command_logging, parse_command_line, report_errors
 from theano_rnn.cli.util import StopFlag
+from theano_rnn.cli.recording import RunRecorder, run_options, word_evaluations
+from theano_rnn.training.record import corpus_entry
 
 from theano_rnn.cli.word_options import (
     DEFAULT_MIN_LENGTH, EMBEDDED_DEFAULTS, ENV_DEFAULTS, PROG, TUTORIAL_DEFAULTS, build_parser,
@@ -200,6 +202,7 @@ def _cmd_train(args, environ, show_progress):
     output = claim_output(args, _default_output(s["cell"], s["hidden_dim"], len(index_to_word)),
                           output=s["output"], init_from=s["init_from"])
     s["output"] = str(output)
+    recorder = RunRecorder(args, ["train"])
 
     if ckpt is None:
         check_cell_memory(s["cell"], len(index_to_word), s["hidden_dim"], s["num_layers"] or 1)
@@ -237,6 +240,14 @@ def _cmd_train(args, environ, show_progress):
               f"{output} (continue with --init-from {output})", file=sys.stderr)
         return 130
     loss = run.finish()
+    corpus = (corpus_entry(s["corpus"]) if s["corpus"] is not None else corpus_entry(
+        text=corpora.default_corpus_documents(), name=corpora.DEFAULT_CORPUS_NAME))
+    env = {k: s[k] for k, src in s["sources"].items() if src.startswith("env:")}
+    recorder.save(output, run_options(args, {**env, "seed": seed}), settings=s, corpus=corpus,
+                  seeds={"seed": seed},
+                  mode=s["mode"], evaluations=word_evaluations(run.history),
+                  iterations=run.seen_before + run.total, model=model,
+                  extra={"start_iteration": run.seen_before})
     log.info("Final loss %.6f after %d examples (%.1f s)", loss, run.seen_before + run.total,
              time.perf_counter() - t0)
 

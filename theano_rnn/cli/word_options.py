@@ -20,6 +20,7 @@ from theano_rnn.data import corpora
 from theano_rnn.data.words import MASK_TOKEN
 from theano_rnn.tasks.wordlm.session import check_word_checkpoint
 from theano_rnn.models.word import GRAPHS, MODEL_CLASSES, TRUNCATIONS
+from theano_rnn.cli.recording import add_record_option
 from theano_rnn.cli.util import LOG_LEVELS
 from theano_rnn.errors import CLIError
 from theano_rnn.cli.util import Parser as _Parser
@@ -256,6 +257,7 @@ def add_commands(sub):
                    help="checkpoint to write (default $MODEL_OUTPUT_FILE, else "
                         "<cell>-theano-<H>-<C>-<timestamp>.npz in the current directory)")
     t.add_argument("--overwrite", action="store_true", help="replace another run's --output")
+    add_record_option(t)
     t.add_argument("--init-from", default=None, metavar="CKPT",
                    help="continue training this checkpoint (default $MODEL_FILE); its sizes, "
                         "vocabulary and optimizer state are used")
