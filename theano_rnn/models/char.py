@@ -431,10 +431,11 @@ class CharRNN(SharedParams):
     def _build_step(self, shape=None):
         x = self._int_input("x_t", shape, ndim=1)
         init = self._state_inputs(None if shape is None else shape[0])
-        new, top = self.cell.step(x, init, self.params, self.num_layers, self.gate_activation)
-        logits = self.cell.logits(top, self.params)
+        # a sequence of one step through the same layers as training (the
+        # engine's op, the same input gather): few ops the other functions lack
+        logits, new = self._forward(x.dimshuffle("x", 0), init)
         return compile_function(
-            [x, *init], [logits, *new], mode=self._mode, allow_input_downcast=True,
+            [x, *init], [logits[0], *new], mode=self._mode, allow_input_downcast=True,
             name="char_step",
         )
 
