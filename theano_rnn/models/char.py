@@ -24,7 +24,13 @@ mean cross-entropy in nats.
 
 Differences from char-rnn, on purpose: one bias per gate instead of Torch's
 two (``i2h`` and ``h2h``), so the default model on Tiny Shakespeare has
-239,297 parameters instead of 240,321.
+239,297 parameters instead of 240,321.  Under RMSprop two trained biases move
+twice as fast as one; from the same weights CharRNN and PyTorch's ``nn.LSTM``
+with ``bias_hh`` held at zero train identically (4e-15 over 40 iterations,
+float64), and after 300 iterations on Tiny Shakespeare the validation loss of
+the one-bias and the two-bias model differ by about 0.01 nats, while starting
+the forget gates at 1 (char-rnn's choice, kept) costs about 0.09 nats that
+early (``scripts/char_loss_gap.py``).
 """
 
 from __future__ import annotations
