@@ -621,6 +621,48 @@ def run_budgeted(impls, budget, slices=4):
                 obj.iterations += 1
 
 
+def init_torch_char(torch, lstm, out, how, start, L, H):
+    """Initial weights of the torch char model (in place); returns the parameters to train.
+
+    ``how="charrnn"`` (the default): CharRNN's own initial weights ``start``
+    (char-rnn's init: uniform 0.08, forget-gate biases 1), gate blocks
+    reordered from CharRNN's i, f, o, g to torch's i, f, g, o, CharRNN's one
+    bias per gate as ``bias_ih`` and ``bias_hh`` held at zero (not trained):
+    the same model and the same updates, equal to CharRNN per iteration to
+    4e-15 in float64 (scripts/char_loss_gap.py), so the validation losses at
+    equal wall time differ by speed alone.  ``how="uniform"`` (the figures
+    before issue 12's study): every parameter uniform 0.08, both biases
+    trained -- a different model (two trained biases move twice as fast under
+    RMSprop) from a different init.
+    """
+    params = list(lstm.parameters()) + list(out.parameters())
+    with torch.no_grad():
+        for p in params:
+            torch.nn.init.uniform_(p, -0.08, 0.08)
+        if how == "uniform":
+            return params
+        order = [0, 1, 3, 2]  # torch block k = CharRNN block order[k]
+
+        def blocks(arr, base):
+            return torch.as_tensor(np.concatenate([arr[base + j] for j in order]))
+
+        for layer in range(L):
+            w_ih = blocks(start["Ux"], 0) if layer == 0 else blocks(start["U"], 4 * (layer - 1))
+            getattr(lstm, f"weight_ih_l{layer}").copy_(w_ih)
+            getattr(lstm, f"weight_hh_l{layer}").copy_(blocks(start["W"], 4 * layer))
+            getattr(lstm, f"bias_ih_l{layer}").copy_(blocks(start["b"], 4 * layer))
+            getattr(lstm, f"bias_hh_l{layer}").zero_()
+        out.weight.copy_(torch.as_tensor(start["V"]))
+        out.bias.copy_(torch.as_tensor(start["c"]))
+    trained = []
+    for name, p in list(lstm.named_parameters()) + list(out.named_parameters()):
+        if name.startswith("bias_hh"):
+            p.requires_grad_(False)
+        else:
+            trained.append(p)
+    return trained
+
+
 def bench_char_lstm_train(args, torch):
     from theano_rnn.data.chars import CharLoader, CharVocab, read_chars
     from theano_rnn.models.char import CharRNN
@@ -641,6 +683,8 @@ def bench_char_lstm_train(args, torch):
     ntrain, nval = loader.num_batches("train"), loader.num_batches("val")
     impls, skipped = [], []
     evaluators = {}
+    # CharRNN's initial weights (its default seed), for torch under --torch-init charrnn
+    start = CharRNN(C, hidden_dim=Hd, num_layers=L).get_params()
 
     for dtype in args.dtypes:
         def ours(dtype, backend):
@@ -671,7 +715,7 @@ def bench_char_lstm_train(args, torch):
 
             return step, evaluate, compile_s, dict(graph_dtypes=graph_dtypes(model))
 
-        for backend in args.backends:
+        for backend in args.backends if "charrnn" in args.impls else ():
             try:
                 step, evaluate, compile_s, extra = ours(dtype, backend)
             except Exception as exc:  # one broken backend must not lose the others' figures
@@ -682,6 +726,8 @@ def bench_char_lstm_train(args, torch):
             obj = Impl("charrnn", dtype, backend, step, units=S * B, compile_s=compile_s, **extra)
             impls.append(obj)
             evaluators[id(obj)] = evaluate
+        if "torch" not in args.impls:
+            continue
         if torch is None:
             skip_torch(skipped, "torch", [dtype])
             continue
@@ -691,9 +737,7 @@ def bench_char_lstm_train(args, torch):
             torch.manual_seed(123)
             lstm = torch.nn.LSTM(C, Hd, num_layers=L).to(tdt)
             out = torch.nn.Linear(Hd, C).to(tdt)
-            params = list(lstm.parameters()) + list(out.parameters())
-            for p in params:
-                torch.nn.init.uniform_(p, -0.08, 0.08)
+            params = init_torch_char(torch, lstm, out, args.torch_init, start, L, Hd)
             opt = torch.optim.RMSprop(params, lr=cfg["lr"], alpha=cfg["alpha"], eps=1e-8)
             hc = [None]
             it = [0]
@@ -726,16 +770,15 @@ def bench_char_lstm_train(args, torch):
             t0 = time.perf_counter()
             step()  # burn-in (allocator, first-call overhead) ...
             compile_s = time.perf_counter() - t0
-            with torch.no_grad():  # ... then restart from the same initial weights
-                torch.manual_seed(123)
-                for p in params:
-                    torch.nn.init.uniform_(p, -0.08, 0.08)
+            torch.manual_seed(123)  # ... then restart from the same initial weights
+            init_torch_char(torch, lstm, out, args.torch_init, start, L, Hd)
             opt.state.clear()
             hc[0], it[0] = None, 0
             return step, evaluate, compile_s
 
         step, evaluate, compile_s = theirs()
-        obj = Impl("torch", dtype, "torch-cpu", step, units=S * B, compile_s=compile_s)
+        obj = Impl("torch", dtype, "torch-cpu", step, units=S * B, compile_s=compile_s,
+                   torch_init=args.torch_init)
         impls.append(obj)
         evaluators[id(obj)] = evaluate
 
@@ -1008,7 +1051,20 @@ def parse_args(argv=None):
                    "or ../shared/data)")
     p.add_argument("--quick", action="store_true", help="tiny sizes: every workload and impl in seconds")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.add_argument("--impls", default="charrnn,torch",
+                   help="char_lstm_train: the impls to run (comma-separated; default both)")
+    p.add_argument("--torch-init", choices=("charrnn", "uniform"), default="charrnn",
+                   help="char_lstm_train: torch starts from CharRNN's initial weights with one "
+                   "trained bias per gate (default: the same model) or from uniform 0.08 with "
+                   "both biases trained (the figures before issue 12)")
+    p.add_argument("--isolate", action="store_true",
+                   help="char_lstm_train: also run each impl and dtype in its own process "
+                   "(rows marked 'own process'), after the round-robin run")
     args = p.parse_args(argv)
+    args.impls = [i.strip() for i in args.impls.split(",") if i.strip()]
+    for i in args.impls:
+        if i not in ("charrnn", "torch"):
+            p.error(f"unknown impl {i!r}; choose from charrnn, torch")
     args.workloads = [w.strip() for w in args.workloads.split(",") if w.strip()]
     for w in args.workloads:
         if w not in WORKLOADS:
@@ -1033,6 +1089,48 @@ def parse_args(argv=None):
     return args
 
 
+def isolated_rows(args, argv):
+    """char_lstm_train with each impl and dtype in a fresh process of its own
+    (so one's allocator and cache state cannot touch another's); the ratios
+    are recomputed between these rows."""
+    import subprocess
+
+    drop = {"--workloads", "--dtypes", "--impls"}
+    base, skip = [], False
+    for a in argv:  # the other options as given (--budget, --threads, --quick, ...)
+        if skip:
+            skip = False
+            continue
+        if a in drop:
+            skip = True
+            continue
+        if a.split("=", 1)[0] in drop or a in ("--isolate", "--json"):
+            continue
+        base.append(a)
+    rows = []
+    for dtype in args.dtypes:
+        for impl in args.impls:
+            cmd = [sys.executable, os.path.abspath(__file__), *base, "--workloads", "char_lstm_train",
+                   "--dtypes", dtype, "--impls", impl, "--json"]
+            done = subprocess.run(cmd, capture_output=True, text=True)
+            got = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+            got = [r for r in got if r.get("workload") == "char_lstm_train"]
+            if done.returncode or not got:
+                tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+                got = [dict(workload="char_lstm_train", impl=impl, dtype=dtype, backend="?",
+                            chars_per_s=None, ratio_vs="torch", skipped=f"error: {tail}"[:300])]
+            rows.extend(got)
+    for r in rows:
+        r["run"] = "own process"
+        r["backend"] = f"{r['backend']}, own process"
+    for r in rows:
+        base_rows = [b for b in rows if b["impl"] == "torch" and b["dtype"] == r["dtype"]
+                     and b.get("chars_per_s")]
+        if r.get("chars_per_s") and base_rows:
+            r["ratio"] = r["chars_per_s"] / base_rows[0]["chars_per_s"]
+    return rows
+
+
 def main(argv=None):
     args = parse_args(argv)
     import logging
@@ -1049,6 +1147,8 @@ def main(argv=None):
             logging.getLogger("bench").exception("workload %s failed", name)
             rows.append(dict(workload=name, impl="*", dtype="*", backend="*", ratio_vs=None,
                              median_ms=None, skipped=f"error: {type(exc).__name__}: {first}"[:300]))
+    if args.isolate and "char_lstm_train" in args.workloads:
+        rows.extend(isolated_rows(args, argv if argv is not None else sys.argv[1:]))
     targets = target_rows(rows)
     meta["loadavg_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
     meta.update(blas_info())  # after the run: theano_rnn links its BLAS on first use of the C backend

@@ -1,10 +1,14 @@
 """CharRNN (minibatched, time-major) against the NumPy references, per sequence."""
 
+import warnings
+
 import numpy as np
 import pytest
 
 from legacy_ref import GRUNumpy, LSTMNumpy, RNNNumpy
 from theano_rnn import reference
+from theano_rnn.cells.rnn import RNNCell
+from theano_rnn.graphs.engine import has_kernel
 from theano_rnn.models.char import CharRNN
 
 C, H, T, B = 7, 4, 6, 3
@@ -117,19 +121,63 @@ def test_training_step_clips_and_dropout_is_reproducible():
         a.train_step(x, y, 0.01, a.zero_states(B))
 
 
-# slow for the LSTM (the costliest compile): every cell's merged step against its
-# per-block step is in the default run (tests/cells/test_cells.py), and CharRNN's
-# fused path through the rnn and GRU cases here
-@pytest.mark.parametrize("cell", ["rnn", "gru", pytest.param("lstm", marks=pytest.mark.slow)])
-def test_fused_gate_step_equals_the_shared_layer_step(cell):
-    plain = CharRNN(C, cell, H, 2, seed=3, engine=False)
-    fused = CharRNN(C, cell, H, 2, params=plain.get_params(), fused_gates=True, engine=False)
+def test_fused_gates_is_deprecated_and_changes_nothing():
+    plain = CharRNN(C, "gru", H, 2, seed=3, engine=False)
+    with pytest.warns(DeprecationWarning, match="fused_gates"):
+        old = CharRNN(C, "gru", H, 2, params=plain.get_params(), fused_gates=True, engine=False)
     x, y = batch(8)
     l1, g1 = plain.loss_and_gradients(x, y, plain.zero_states(B))
-    l2, g2 = fused.loss_and_gradients(x, y, fused.zero_states(B))
-    assert l1 == pytest.approx(l2, rel=1e-12)
+    l2, g2 = old.loss_and_gradients(x, y, old.zero_states(B))
+    assert l1 == l2  # the same graph
     for name in plain.param_names:
+        np.testing.assert_array_equal(g2[name], g1[name])
+    # an old checkpoint's config (fused_gates stored) loads without a warning and keeps the field
+    config = old.config()
+    assert config["fused_gates"] is True
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        again = CharRNN.from_config(config, params=old.get_params())
+    assert again.config()["fused_gates"] is True and again.engine is False
+
+
+class PlainRNN(RNNCell):
+    """The RNN's equations without an engine kernel (kernel_of reads the class body only)."""
+
+
+def test_a_cell_without_kernel_runs_the_engines_scan_path():
+    cell = PlainRNN(name="plain_rnn", blocks=1, states_per_layer=1, default_gate=None)
+    assert not has_kernel(cell)
+    ref = CharRNN(C, "rnn", H, 2, seed=6)
+    model = CharRNN(C, cell, H, 2, params=ref.get_params())
+    assert model.engine is False
+    with pytest.raises(ValueError, match="no engine kernel"):
+        CharRNN(C, cell, H, 2, engine=True)
+    x, y = batch(9)
+    l1, g1 = ref.loss_and_gradients(x, y, ref.zero_states(B))
+    l2, g2 = model.loss_and_gradients(x, y, model.zero_states(B))
+    assert l2 == pytest.approx(l1, rel=1e-12)
+    for name in ref.param_names:
         assert rel_err(g2[name], g1[name]) <= 1e-10, name
+
+
+@pytest.mark.parametrize("input_mode", ["onehot", "embedding"])
+def test_numpy_ops_equal_the_plain_graph(input_mode):
+    # the C backend's NumPy loss (SoftmaxXent) and gather (TakeRows) against the
+    # PyTensor graph the other backends run; one token (T = B = 1) included
+    a = CharRNN(C, "lstm", H, 2, input_mode=input_mode, seed=7)
+    b = CharRNN(C, "lstm", H, 2, input_mode=input_mode, params=a.get_params())
+    assert a.numpy_ops
+    b.numpy_ops = False
+    for x, y in (batch(10), (np.array([[2]], np.int32), np.array([[5]], np.int32))):
+        states = a.zero_states(x.shape[1])
+        l1, g1 = a.loss_and_gradients(x, y, states)
+        l2, g2 = b.loss_and_gradients(x, y, states)
+        assert l1 == pytest.approx(l2, rel=1e-12)
+        for name in a.param_names:
+            assert rel_err(g1[name], g2[name]) <= 1e-10, name
+    e1, _ = a.eval_loss(*batch(11), a.zero_states(B))
+    e2, _ = b.eval_loss(*batch(11), b.zero_states(B))
+    assert e1 == pytest.approx(e2, rel=1e-12)
 
 
 @pytest.mark.parametrize("cell, gate", [("rnn", None), ("gru", "hard_sigmoid"), ("lstm", None)])
@@ -156,3 +204,20 @@ def test_engine_equals_the_scan_recurrence(cell, gate):
             assert rel_err(b, a) <= 1e-10
     for name, value in scan_model.get_params().items():
         assert rel_err(eng.get_params()[name], value) <= 1e-10, name
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+def test_sampling_step_equals_the_sequence(cell):
+    # one step at a time (the sampler's function) gives the sequence's loss and final states
+    model = CharRNN(C, cell, H, 2, seed=12)
+    x, y = batch(12)
+    loss, finals = model.eval_loss(x, y, model.zero_states(B))
+    states, total = model.zero_states(B), 0.0
+    for t in range(T):
+        logits, states = model.step(x[t], states)
+        z = logits - logits.max(axis=1, keepdims=True)
+        logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        total -= logp[np.arange(B), y[t]].sum()
+    assert total / (T * B) == pytest.approx(loss, rel=1e-12)
+    for a, b in zip(states, finals):
+        assert rel_err(a, b) <= 1e-10

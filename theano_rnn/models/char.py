@@ -3,12 +3,16 @@
 :class:`CharRNN` stacks ``num_layers`` of any cell (``rnn``, ``gru``, ``lstm``)
 from :mod:`theano_rnn.cells` -- the same step functions as the word-level
 tutorial models -- over int32 batches of shape ``(seq_length, batch_size)``.
-Each layer's recurrence is one fused op of the recurrent engine
-(:mod:`theano_rnn.graphs.engine`, for cells with an engine kernel) or one
-``scan`` over time of the cell's own per-layer step (``engine=False``); the
-first layer's input projections (one-hot or embedding) and every deeper
-layer's are computed for the whole sequence outside the loop, and the output projection, softmax and loss are
-one matrix product over the stacked top states.  Hidden states are inputs and
+Each layer's recurrence goes through the recurrent engine
+(:func:`theano_rnn.graphs.engine.run_layer`): one fused op for cells with an
+engine kernel, the engine's generic ``scan`` of the cell's ``merged_step``
+with ``engine=False`` (or for a cell without a kernel).  The first layer's
+input pre-activations (one-hot: one gather of the merged input matrix's
+rows; embedding: a gather then one product) and every deeper layer's (one
+product) are computed for the whole sequence outside the loop, and the output
+projection is one matrix product over the stacked top states; on the C
+backend the softmax cross-entropy and its gradient are one NumPy pass
+(:class:`~theano_rnn.graphs.ops.SoftmaxXent`).  Hidden states are inputs and
 outputs of the compiled functions, so the trainer carries them across
 consecutive batches (truncated BPTT of ``seq_length``) and checkpoints them.
 
@@ -20,12 +24,19 @@ mean cross-entropy in nats.
 
 Differences from char-rnn, on purpose: one bias per gate instead of Torch's
 two (``i2h`` and ``h2h``), so the default model on Tiny Shakespeare has
-239,297 parameters instead of 240,321.
+239,297 parameters instead of 240,321.  Under RMSprop two trained biases move
+twice as fast as one; from the same weights CharRNN and PyTorch's ``nn.LSTM``
+with ``bias_hh`` held at zero train identically (4e-15 over 40 iterations,
+float64), and after 300 iterations on Tiny Shakespeare the validation loss of
+the one-bias and the two-bias model differ by about 0.01 nats, while starting
+the forget gates at 1 (char-rnn's choice, kept) costs about 0.09 nats that
+early (``scripts/char_loss_gap.py``).
 """
 
 from __future__ import annotations
 
 import logging
+import warnings
 from collections import OrderedDict
 
 import numpy as np
@@ -33,10 +44,13 @@ import pytensor
 import pytensor.tensor as pt
 
 from theano_rnn import optim
-from theano_rnn.cells import get_cell, matvec
-from theano_rnn.compat import get_mode, mode_name, scan
+from theano_rnn.cells import GatedCell, get_cell, matvec
+from theano_rnn.cells.rnn import RNNCell
+from theano_rnn.compat import get_mode, mode_name
 from theano_rnn.graphs import engine as fused
 from theano_rnn.graphs.cache import CompileCache
+from theano_rnn.graphs.ops import SoftmaxXent
+from theano_rnn.graphs.rows import take_rows
 from theano_rnn.models.layout import infer_layout
 from theano_rnn.models.params import SharedParams
 from theano_rnn.models.registry import register_model
@@ -58,6 +72,13 @@ CHAR_RNN_DEFAULTS = dict(
     grad_clip=5.0,
     init_scale=0.08,
 )
+
+
+def _own(cell, cls):
+    """Whether ``cell`` keeps ``cls``'s input projections (so its merged input
+    matrix is the layout's own; a subclass that changes them is asked itself)."""
+    return all(getattr(type(cell), name) is getattr(cls, name)
+               for name in ("first_projections", "deep_projections", "join_projections"))
 
 
 class CharRNN(SharedParams):
@@ -82,15 +103,18 @@ class CharRNN(SharedParams):
         grad_clip: element-wise gradient clip (0 disables).
         seed / rng: initial weights, drawn uniform in ``[-init_scale, init_scale]``.
         mode: backend (``"C"``, ``"NUMBA"``, ``"JAX"``).
-        fused_gates: False (default) scans the word-level models' own
-            per-layer step (:meth:`Cell.layer_step`); True uses the cells'
-            merged-gate step (one recurrent matrix product per layer and step,
-            :meth:`Cell.merged_step`) -- the same values to round-off.
+        fused_gates: deprecated, changes nothing.  It chose between two
+            inline scan steps, which are gone: ``engine=False`` runs the
+            engine's generic ``scan`` of :meth:`Cell.merged_step`.  Kept (and
+            stored in checkpoints) so old code and checkpoints load; passing
+            True or False warns (``DeprecationWarning``).
         engine: run each layer's recurrence as one fused op of the recurrent
             engine (:mod:`theano_rnn.graphs.engine`: one call per sequence,
             hand-derived BPTT) instead of a ``scan``; ``None`` (default): when
-            the cell has an engine kernel (rnn, gru, lstm).  The same values to
-            round-off; ``False`` keeps the ``scan`` (``fused_gates`` chooses its step).
+            the cell has an engine kernel (rnn, gru, lstm).  ``False``: the
+            engine's generic path (``run_layer(..., kernel=False)``, a
+            ``scan``), which is also what a cell without a kernel runs.  The
+            same values to round-off.
     """
 
     def __init__(
@@ -111,10 +135,16 @@ class CharRNN(SharedParams):
         rng=None,
         mode=None,
         params=None,
-        fused_gates=False,
+        fused_gates=None,
         engine=None,
     ):
         self.cell = get_cell(cell)
+        if fused_gates is not None:
+            warnings.warn(
+                "CharRNN(fused_gates=...) is deprecated and changes nothing: engine=False "
+                "runs the engine's generic scan path", DeprecationWarning, stacklevel=2,
+            )
+        #: deprecated, no effect (stored in checkpoints for old readers)
         self.fused_gates = bool(fused_gates)
         if engine and not fused.has_kernel(self.cell):
             raise ValueError(f"the {self.cell.name} cell has no engine kernel; use engine=False")
@@ -149,6 +179,10 @@ class CharRNN(SharedParams):
         self.seed = seed
         self.mode = mode_name(mode)
         self._mode = get_mode(mode)
+        #: the C / Python backends run the loss and the input gather through
+        #: NumPy ops (SoftmaxXent, TakeRows); set False before compiling for
+        #: the plain PyTensor graph (what the other backends get)
+        self.numpy_ops = self.mode in ("C", "PY")
         self.dtype = pytensor.config.floatX
         shapes = self.cell.param_shapes(vocab_size, hidden_dim, num_layers, self.input_mode)
         if params is None:
@@ -196,7 +230,7 @@ class CharRNN(SharedParams):
     def from_config(cls, config, params=None, mode=None):
         if params is not None:  # the arrays must be in the config's cell's layout
             infer_layout({k: np.shape(v) for k, v in params.items()}, config.get("cell"))
-        return cls(
+        model = cls(
             config["word_dim"],
             cell=config["cell"],
             hidden_dim=config["hidden_dim"],
@@ -211,9 +245,10 @@ class CharRNN(SharedParams):
             seed=config.get("seed", 123),
             mode=mode,
             params=params,
-            fused_gates=config.get("fused_gates", False),
             engine=config.get("engine"),
         )
+        model.fused_gates = bool(config.get("fused_gates", False))  # no effect; kept
+        return model
 
     def _compiled(self, kind, shape):
         """The compiled ``kind`` function ("train", "eval", "grads", "step"),
@@ -244,70 +279,97 @@ class CharRNN(SharedParams):
         """int32 tokens: ``(T, B)`` (or ``(B,)``), static shape when ``shape`` is given."""
         return pt.tensor(name, dtype="int32", shape=shape if shape is not None else (None,) * ndim)
 
+    def _input_weights(self, layer):
+        """The layer's input weights as one ``(blocks*H, D)`` matrix (applied
+        as ``v M^T``) for the package's own cell layouts, else ``None``."""
+        cell, p = self.cell, self.params
+        if isinstance(cell, GatedCell) and _own(cell, GatedCell):
+            k = cell.blocks
+            if layer == 0:
+                W = p["Ux"] if "Ux" in p else p["U"][:k]
+            else:
+                base = k * (layer - 1 if "Ux" in p else layer)
+                W = p["U"][base : base + k]
+            return W.reshape((-1, W.shape[-1]))
+        if isinstance(cell, RNNCell) and _own(cell, RNNCell):
+            return p["U"] if layer == 0 else p["Ud"][layer - 1]
+        return None
+
+    def _layer_inputs(self, x, layer, below):
+        """``(T, B, blocks*H)`` input pre-activations of ``layer`` incl. its bias.
+
+        One gather (one-hot input: rows of the merged input matrix; embedding:
+        rows of ``E``) or one matrix product for the whole sequence; the same
+        values as the cell's per-block :meth:`~theano_rnn.cells.base.Cell.merged_inputs`.
+        """
+        cell, p = self.cell, self.params
+        M = self._input_weights(layer)
+        if M is None:  # a cell of other equations: its own per-block projections
+            if layer > 0:
+                return cell.merged_inputs(x, p, layer, self.num_layers, h_below=below)
+            x_pad = pt.concatenate([x[:1], x], axis=0)  # see take_rows
+            return cell.merged_inputs(x_pad, p, 0, self.num_layers)[1:]
+        if layer == 0:
+            T, B = x.shape
+            flat = x.reshape((T * B,))
+            if "E" in p:
+                rows = take_rows(p["E"].T, flat, self.numpy_ops).dot(M.T)
+            else:
+                rows = take_rows(M.T, flat, self.numpy_ops)
+            out = rows.reshape((T, B, -1))
+        else:
+            out = below.dot(M.T)
+        return cell.join_projections([out], p, layer)
+
     def _forward(self, x, init_states, masks=None):
-        """Logits ``(T, B, C)`` and final states for int32 ``x`` ``(T, B)``."""
+        """Logits ``(T, B, C)`` and final states for int32 ``x`` ``(T, B)``.
+
+        Each layer: its input pre-activations for the whole sequence, then
+        its recurrence through the engine (:func:`~theano_rnn.graphs.engine.run_layer`:
+        the fused op, or with ``engine=False`` the engine's generic ``scan``).
+        """
         cell, L, p, gate = self.cell, self.num_layers, self.params, self.gate_activation
         n = cell.states_per_layer
         finals = []
         h_seq = None
-        # The input gathers (U.T[x], E.T[x]) run on x with its first time step
-        # repeated, and that extra step is sliced off their result: with one
-        # token (T = B = 1) the gather's gradient trips PyTensor 3.0's runtime-
-        # broadcast check in AdvancedIncSubtensor1 (see models/bidir.py); with
-        # >= 2 indices it never applies.  The extra step adds exact zeros.
-        x_pad = pt.concatenate([x[:1], x], axis=0)
         for layer in range(L):
             below = None
             if layer > 0:
                 below = h_seq if masks is None else h_seq * masks[layer - 1]
-            if self.engine:
-                # the whole layer as one fused op (merged inputs outside it)
-                pre = cell.merged_inputs(x_pad if layer == 0 else x, p, layer, L, h_below=below)
-                outs = fused.run_layer(cell, gate, pre[1:] if layer == 0 else pre,
-                                       cell.merged_recurrent(p, layer, L),
-                                       init_states[n * layer : n * (layer + 1)])
-                finals.extend(o[-1] for o in outs)
-                h_seq = outs[0]
-                continue
-            if self.fused_gates:
-                # one recurrent product per step: (blocks*H, H) merged gate matrix
-                seqs = [cell.merged_inputs(x_pad if layer == 0 else x, p, layer, L, h_below=below)]
-                seqs = [seqs[0][1:]] if layer == 0 else seqs
-                recurrent = [cell.merged_recurrent(p, layer, L)]
-
-                def step(pre_t, *rest):
-                    new, _ = cell.merged_step(pre_t, list(rest[:n]), rest[n], gate)
-                    return new
-            else:
-                # the word-level models' own per-layer step, inputs precomputed
-                if layer == 0:
-                    seqs = [xp[1:] for xp in cell.first_projections(x_pad, p)]
-                else:
-                    seqs = cell.deep_projections(below, p, layer, L)
-                recurrent = list(p.values())
-                names = list(p)
-                blocks = len(seqs)
-
-                def step(*args, _layer=layer, _blocks=blocks, _names=names):
-                    xp_t = list(args[:_blocks])
-                    states = list(args[_blocks : _blocks + n])
-                    params = dict(zip(_names, args[_blocks + n :]))
-                    new, _ = cell.layer_step(xp_t, states, params, _layer, L, gate)
-                    return new
-
-            outs, _ = scan(
-                step,
-                sequences=seqs,
-                outputs_info=list(init_states[n * layer : n * (layer + 1)]),
-                non_sequences=recurrent,
-                strict=True,
-            )
-            outs = outs if isinstance(outs, (list, tuple)) else [outs]
+            pre = self._layer_inputs(x, layer, below)
+            outs = fused.run_layer(cell, gate, pre, cell.merged_recurrent(p, layer, L),
+                                   init_states[n * layer : n * (layer + 1)], kernel=self.engine)
             finals.extend(o[-1] for o in outs)
             h_seq = outs[0]
         top = h_seq if masks is None else h_seq * masks[L - 1]
         logits = matvec(p["V"], top) + p["c"] if "c" in p else matvec(p["V"], top)
         return logits, finals
+
+    def _loss(self, logits, y, with_grad=False):
+        """Mean cross-entropy per character and (``with_grad``) the known
+        gradient of the flattened logits, ``(flat logits, its gradient)``.
+
+        On the C / Python backends one NumPy pass (:class:`~theano_rnn.graphs.ops.SoftmaxXent`,
+        the word-level fast graph's); elsewhere the graph of :meth:`_mean_nll`.
+        """
+        T, B, C = logits.shape
+        flat = logits.reshape((T * B, C))
+        yflat = y.reshape((T * B,))
+        if not self.numpy_ops:
+            return self._mean_nll(logits, y), None
+        if not with_grad:
+            return pt.mean(SoftmaxXent(with_grad=False)(flat, yflat)), None
+        N = T * B
+        weight = pt.alloc(pt.constant(1.0, dtype=self.dtype), N) / pt.cast(N, self.dtype)
+        lp, dflat = SoftmaxXent(with_grad=True)(flat, yflat, weight)
+        return pt.mean(lp), (flat, dflat)
+
+    def _gradients(self, logits, y, params):
+        """``(mean loss, its gradients w.r.t. params)``."""
+        loss, known = self._loss(logits, y, with_grad=True)
+        if known is None:
+            return loss, pytensor.grad(loss, params)
+        return loss, pytensor.grad(None, params, known_grads={known[0]: known[1]})
 
     @staticmethod
     def _mean_nll(logits, y):
@@ -330,9 +392,9 @@ class CharRNN(SharedParams):
             ]
             extra_inputs = masks
         logits, finals = self._forward(x, init, masks)
-        loss = self._mean_nll(logits, y)
         params = list(self._shared.values())
-        grads = optim.clip_elementwise(pytensor.grad(loss, params), self.grad_clip)
+        loss, grads = self._gradients(logits, y, params)
+        grads = optim.clip_elementwise(grads, self.grad_clip)
         if self.algorithm == "rmsprop_torch":
             updates, _ = optim.rmsprop_torch(
                 params, grads, lr, alpha=self.decay_rate, state=self._opt_state
@@ -352,8 +414,7 @@ class CharRNN(SharedParams):
         xs, ys = self._int_input("x", shape), self._int_input("y", shape)
         init = self._state_inputs(None if shape is None else shape[1])
         logits, _ = self._forward(xs, init)
-        loss = self._mean_nll(logits, ys)
-        grads = pytensor.grad(loss, list(self._shared.values()))
+        loss, grads = self._gradients(logits, ys, list(self._shared.values()))
         return compile_function(
             [xs, ys, *init], [loss, *grads], mode=self._mode, allow_input_downcast=True
         )
@@ -369,17 +430,18 @@ class CharRNN(SharedParams):
         init = self._state_inputs(None if shape is None else shape[1])
         logits, finals = self._forward(x, init)
         return compile_function(
-            [x, y, *init], [self._mean_nll(logits, y), *finals],
+            [x, y, *init], [self._loss(logits, y)[0], *finals],
             mode=self._mode, allow_input_downcast=True, name="char_eval",
         )
 
     def _build_step(self, shape=None):
         x = self._int_input("x_t", shape, ndim=1)
         init = self._state_inputs(None if shape is None else shape[0])
-        new, top = self.cell.step(x, init, self.params, self.num_layers, self.gate_activation)
-        logits = self.cell.logits(top, self.params)
+        # a sequence of one step through the same layers as training (the
+        # engine's op, the same input gather): few ops the other functions lack
+        logits, new = self._forward(x.dimshuffle("x", 0), init)
         return compile_function(
-            [x, *init], [logits, *new], mode=self._mode, allow_input_downcast=True,
+            [x, *init], [logits[0], *new], mode=self._mode, allow_input_downcast=True,
             name="char_step",
         )
 
