@@ -102,12 +102,28 @@ class Unavailable(Exception):
 # ---------------------------------------------------------------------------
 # sizes
 # ---------------------------------------------------------------------------
-FULL = dict(
-    rnn=dict(C=8000, H=100, T=45, lr=0.005),
-    gru=dict(C=8000, H=128, T=45, layers=2, lr=0.001, decay=0.9),
-    char=dict(hidden=128, layers=2, seq=50, batch=50, lr=2e-3, alpha=0.95, clip=5.0),
-    word=dict(C=8000, H=128, layers=2, B=32, batches=4, lr=0.001, decay=0.9),
-)
+def _full_sizes():
+    """The full workloads' settings, from the tutorials' published ones (theano_rnn.reference)."""
+    from theano_rnn import reference
+
+    part2 = reference.value("wildml.part2.settings")
+    timed = reference.value("theano105.rnn.settings")  # real Theano 1.0.5's sgd_step timing run
+    part4 = reference.value("wildml.part4.train_defaults")
+    decay = reference.value("wildml.part4.rmsprop")["decay"]
+    cr = reference.value("charrnn.train_defaults")
+    C, T = part2["word_dim"], timed["sentence_length"]
+    H4, lr4 = part4["HIDDEN_DIM"], part4["LEARNING_RATE"]
+    return dict(
+        rnn=dict(C=C, H=part2["hidden_dim"], T=T, lr=part2["learning_rate"]),
+        gru=dict(C=C, H=H4, T=T, layers=2, lr=lr4, decay=decay),
+        char=dict(hidden=cr["rnn_size"], layers=cr["num_layers"], seq=cr["seq_length"],
+                  batch=cr["batch_size"], lr=cr["learning_rate"], alpha=cr["decay_rate"],
+                  clip=cr["grad_clip"]),
+        word=dict(C=C, H=H4, layers=2, B=32, batches=4, lr=lr4, decay=decay),
+    )
+
+
+FULL = _full_sizes()
 QUICK = dict(
     rnn=dict(C=300, H=12, T=9, lr=0.005),
     gru=dict(C=300, H=8, T=9, layers=1, lr=0.001, decay=0.9),
