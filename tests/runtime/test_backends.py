@@ -181,7 +181,7 @@ def char_run():
 
 
 @pytest.mark.parametrize("mode", OTHER_BACKENDS)
-@pytest.mark.parametrize("case", cases(CHAR_CASES, slow={"lstm-2layers-dropout", "gru-embedding-fused-adam", "rnn"}))
+@pytest.mark.parametrize("case", cases(CHAR_CASES, slow={"lstm-2layers-dropout", "gru-embedding-scan-adam", "rnn"}))
 def test_charrnn_agrees_with_c(char_run, case, mode):
     ref = char_run(case, "C")
     assert ref["train_step"][1] != ref["train_step"][0]
