@@ -27,6 +27,12 @@ PLAIN = Mode(linker="cvm", optimizer="fast_run")
 TOL = {"float64": 1e-13, "float32": 2e-6}
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _blas_linked():
+    """Build the C mode first: it links the BLAS that PLAIN's graphs use too."""
+    get_mode("C")
+
+
 def _c(inputs, outputs):
     return pytensor.function(inputs, outputs, mode=get_mode("C"))
 

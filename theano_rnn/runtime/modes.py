@@ -29,7 +29,7 @@ from theano_rnn.runtime.softmax_c import (
     softmax_grad_c_rewriter,
 )
 
-__all__ = ["BACKENDS", "mode_name", "get_mode", "on_backend_first_use"]
+__all__ = ["BACKENDS", "mode_name", "get_mode", "on_backend_first_use", "c_mode_rewrites"]
 
 BACKENDS = ("C", "NUMBA", "JAX", "PY")
 _ALIASES = {
@@ -177,16 +177,24 @@ def local_scan_inner_c_mode(fgraph, node):
 scan_inner_c_mode = dfs_rewriter(local_scan_inner_c_mode)
 
 
+def c_mode_rewrites():
+    """The ``(rewriter, position)`` pairs the C mode adds to PyTensor's
+    ``fast_run``: the C softmax ops (:mod:`theano_rnn.runtime.softmax_c`) and
+    the scan inner graphs compiled with the C mode.  For a ``cvm`` mode built
+    elsewhere: ``Mode(linker="cvm", optimizer="fast_run").register(*c_mode_rewrites())``."""
+    return (
+        (softmax_grad_c_rewriter, SOFTMAX_GRAD_C_POSITION),
+        (softmax_c_rewriter, SOFTMAX_C_POSITION),
+        (scan_inner_c_mode, SCAN_MODE_POSITION),
+    )
+
+
 def _build_mode(name: str) -> Mode:
     if name == "C":
         ensure_blas()  # links a BLAS once, on first use
         # PyTensor's FAST_RUN plus, in this mode only (nothing registered in
         # PyTensor's global optdb): the C softmax ops, also inside scans
-        return Mode(linker="cvm", optimizer="fast_run").register(
-            (softmax_grad_c_rewriter, SOFTMAX_GRAD_C_POSITION),
-            (softmax_c_rewriter, SOFTMAX_C_POSITION),
-            (scan_inner_c_mode, SCAN_MODE_POSITION),
-        )
+        return Mode(linker="cvm", optimizer="fast_run").register(*c_mode_rewrites())
     if name == "NUMBA":
         return Mode(linker="numba", optimizer="fast_run")
     if name == "JAX":

@@ -21,7 +21,10 @@ graphs that models build stay pure PyTensor; NUMBA, JAX, PY and PyTensor's own
 ``FAST_RUN`` never see these ops.
 
 Numbers: the same formulas as PyTensor's (shift by the row maximum, exponentiate,
-divide by the sum), sums accumulated in double precision for both dtypes.
+divide by the sum), sums accumulated in double precision for both dtypes.  The
+exponentials are NumPy's (its SIMD ``exp`` loop, called from the C code on the
+whole shifted block): the C library's scalar ``exp`` made the op no faster
+than PyTensor's Numba-backed one.
 """
 
 from __future__ import annotations
@@ -119,11 +122,59 @@ def _alloc_like(out, x, typenum, fail):
     """
 
 
+def _shift_rows(x, z, ctype):
+    """C: ``z[i, :] = x[i, :] - max(x[i, :])`` for every row (``z`` C-contiguous)."""
+    return f"""
+    for (npy_intp i = 0; i < n_rows; ++i) {{
+        const char* xr = PyArray_BYTES({x}) + i * rs_{x};
+        {ctype}* zr = ({ctype}*)PyArray_BYTES({z}) + i * n_cols;
+        if (n_cols == 0) continue;
+        {ctype} m = *(const {ctype}*)xr;
+        if (cs_{x} == (npy_intp)sizeof({ctype})) {{
+            const {ctype}* xc = (const {ctype}*)xr;
+            for (npy_intp j = 1; j < n_cols; ++j) if (xc[j] > m) m = xc[j];
+            for (npy_intp j = 0; j < n_cols; ++j) zr[j] = xc[j] - m;
+        }} else {{
+            for (npy_intp j = 1; j < n_cols; ++j) {{
+                {ctype} v = *(const {ctype}*)(xr + j * cs_{x});
+                if (v > m) m = v;
+            }}
+            for (npy_intp j = 0; j < n_cols; ++j) zr[j] = *(const {ctype}*)(xr + j * cs_{x}) - m;
+        }}
+    }}
+    """
+
+
+def _exp_inplace(src, dst, fail):
+    """C: ``numpy.exp(src, out=dst)``.
+
+    NumPy's ``exp`` loop is vectorised (SIMD): about 6x faster than a loop of
+    the C library's scalar ``exp`` for a row of 8000 doubles.  The ufunc is
+    looked up once per module.
+    """
+    return f"""
+    {{
+        static PyObject* np_exp_ufunc = NULL;
+        if (np_exp_ufunc == NULL) {{
+            PyObject* np_mod = PyImport_ImportModule("numpy");
+            if (np_mod == NULL) {{ {fail} }}
+            np_exp_ufunc = PyObject_GetAttrString(np_mod, "exp");
+            Py_DECREF(np_mod);
+            if (np_exp_ufunc == NULL) {{ {fail} }}
+        }}
+        PyObject* exp_res = PyObject_CallFunctionObjArgs(
+            np_exp_ufunc, (PyObject*){src}, (PyObject*){dst}, NULL);
+        if (exp_res == NULL) {{ {fail} }}
+        Py_DECREF(exp_res);
+    }}
+    """
+
+
 def _c_types(dtype):
-    """(C element type, numpy type number, exp function, log function) of ``dtype``."""
+    """(C element type, NumPy type number) of ``dtype``."""
     if dtype == "float32":
-        return "npy_float32", "NPY_FLOAT32", "expf", "log"
-    return "npy_float64", "NPY_FLOAT64", "exp", "log"
+        return "npy_float32", "NPY_FLOAT32"
+    return "npy_float64", "NPY_FLOAT64"
 
 
 class _RowsCOp(COp):
@@ -163,41 +214,23 @@ class SoftmaxRows(_RowsCOp):
         (x,) = inp
         (z,) = out
         fail = sub["fail"]
-        ctype, typenum, exp_fn, _ = _c_types(node.inputs[0].type.dtype)
-        return f"""
+        ctype, typenum = _c_types(node.inputs[0].type.dtype)
+        return "{" + f"""
         {_geometry(x, "SoftmaxRows", fail)}
         {_alloc_like(z, x, typenum, fail)}
+        {_shift_rows(x, z, ctype)}
+        {_exp_inplace(z, z, fail)}
         for (npy_intp i = 0; i < n_rows; ++i) {{
-            const char* xr = PyArray_BYTES({x}) + i * rs_{x};
             {ctype}* zr = ({ctype}*)PyArray_BYTES({z}) + i * n_cols;
-            if (n_cols == 0) continue;
-            {ctype} m = *(const {ctype}*)xr;
-            for (npy_intp j = 1; j < n_cols; ++j) {{
-                {ctype} v = *(const {ctype}*)(xr + j * cs_{x});
-                if (v > m) m = v;
-            }}
             double s = 0.0;
-            if (cs_{x} == (npy_intp)sizeof({ctype})) {{
-                const {ctype}* xc = (const {ctype}*)xr;
-                for (npy_intp j = 0; j < n_cols; ++j) {{
-                    {ctype} e = {exp_fn}(xc[j] - m);
-                    zr[j] = e;
-                    s += e;
-                }}
-            }} else {{
-                for (npy_intp j = 0; j < n_cols; ++j) {{
-                    {ctype} e = {exp_fn}(*(const {ctype}*)(xr + j * cs_{x}) - m);
-                    zr[j] = e;
-                    s += e;
-                }}
-            }}
+            for (npy_intp j = 0; j < n_cols; ++j) s += zr[j];
             const {ctype} sc = ({ctype})s;
             for (npy_intp j = 0; j < n_cols; ++j) zr[j] /= sc;
         }}
-        """
+        """ + "}"  # a block: the fail gotos jump out of it, never past a declaration
 
     def c_code_cache_version(self):
-        return (1,)
+        return (3,)
 
 
 class SoftmaxRowsGrad(_RowsCOp):
@@ -233,8 +266,8 @@ class SoftmaxRowsGrad(_RowsCOp):
         dy, sm = inp
         (z,) = out
         fail = sub["fail"]
-        ctype, typenum, _, _ = _c_types(node.inputs[1].type.dtype)
-        return f"""
+        ctype, typenum = _c_types(node.inputs[1].type.dtype)
+        return "{" + f"""
         {_geometry(sm, "SoftmaxRowsGrad", fail)}
         if (PyArray_NDIM({dy}) != PyArray_NDIM({sm})
             || !PyArray_CompareLists(PyArray_DIMS({dy}), PyArray_DIMS({sm}), PyArray_NDIM({sm}))) {{
@@ -258,10 +291,10 @@ class SoftmaxRowsGrad(_RowsCOp):
                         * ((*(const {ctype}*)(dr + j * cs_dy_{name})) - sc);
             }}
         }}
-        """
+        """ + "}"  # a block: the fail gotos jump out of it, never past a declaration
 
     def c_code_cache_version(self):
-        return (1,)
+        return (3,)
 
 
 # ---------------------------------------------------------------------------
@@ -289,32 +322,28 @@ class LogSoftmaxRows(_RowsCOp):
         (x,) = inp
         (z,) = out
         fail = sub["fail"]
-        ctype, typenum, exp_fn, log_fn = _c_types(node.inputs[0].type.dtype)
-        return f"""
+        ctype, typenum = _c_types(node.inputs[0].type.dtype)
+        return "{" + f"""
         {_geometry(x, "LogSoftmaxRows", fail)}
         {_alloc_like(z, x, typenum, fail)}
+        {_shift_rows(x, z, ctype)}
+        PyArrayObject* e_{name} = (PyArrayObject*)PyArray_EMPTY(
+            PyArray_NDIM({z}), PyArray_DIMS({z}), {typenum}, 0);
+        if (e_{name} == NULL) {{ {fail} }}
+        {_exp_inplace(z, "e_" + name, "Py_DECREF(e_%s); %s" % (name, fail))}
         for (npy_intp i = 0; i < n_rows; ++i) {{
-            const char* xr = PyArray_BYTES({x}) + i * rs_{x};
+            const {ctype}* er = (const {ctype}*)PyArray_BYTES(e_{name}) + i * n_cols;
             {ctype}* zr = ({ctype}*)PyArray_BYTES({z}) + i * n_cols;
-            if (n_cols == 0) continue;
-            {ctype} m = *(const {ctype}*)xr;
-            for (npy_intp j = 1; j < n_cols; ++j) {{
-                {ctype} v = *(const {ctype}*)(xr + j * cs_{x});
-                if (v > m) m = v;
-            }}
             double s = 0.0;
-            for (npy_intp j = 0; j < n_cols; ++j) {{
-                {ctype} d = *(const {ctype}*)(xr + j * cs_{x}) - m;
-                zr[j] = d;
-                s += {exp_fn}(d);
-            }}
-            const {ctype} lse = ({ctype}){log_fn}(s);
+            for (npy_intp j = 0; j < n_cols; ++j) s += er[j];
+            const {ctype} lse = ({ctype})log(s);
             for (npy_intp j = 0; j < n_cols; ++j) zr[j] -= lse;
         }}
-        """
+        Py_DECREF(e_{name});
+        """ + "}"  # a block: the fail gotos jump out of it, never past a declaration
 
     def c_code_cache_version(self):
-        return (1,)
+        return (3,)
 
 
 softmax_rows = SoftmaxRows()
