@@ -198,7 +198,7 @@ def test_faithful_gru_truncated_numbers_unchanged():
     y = np.array([5, 3, 12, 7, 1, 2, 9], dtype=np.int32)
 
     def gru(mode):
-        return GRUTheano(13, 4, 2, mode=mode, rng=np.random.RandomState(4))
+        return GRUTheano(13, 4, 2, num_layers=1, mode=mode, rng=np.random.RandomState(4))
 
     c_model, plain_model = gru("C"), gru(PLAIN)
     for a, b in zip(c_model.bptt(x, y), plain_model.bptt(x, y)):
@@ -206,6 +206,7 @@ def test_faithful_gru_truncated_numbers_unchanged():
     assert SoftmaxRowsGrad in _ops(c_model.bptt.maker.fgraph)
 
 
+@pytest.mark.filterwarnings("ignore:.*Supervisor:UserWarning")
 def test_other_backends_and_pytensor_modes_do_not_get_the_ops():
     x = pt.matrix("x")
     h0 = pt.vector("h0")
