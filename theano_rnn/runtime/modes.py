@@ -1,7 +1,8 @@
 """Backend modes: one PyTensor ``Mode`` per backend name, built once.
 
 ``"C"`` (also ``"FAST_RUN"``/``"CVM"``: Theano's meaning of FAST_RUN, the C
-virtual machine, with a BLAS linked by :mod:`theano_rnn.runtime.blas`),
+virtual machine, with a BLAS linked by :mod:`theano_rnn.runtime.blas` and the
+C softmax ops of :mod:`theano_rnn.runtime.softmax_c`),
 ``"NUMBA"``, ``"JAX"`` (x64 chosen per compiled function) and ``"PY"``.
 
 Higher layers that extend a backend (e.g. register how their own ops run
@@ -16,11 +17,19 @@ from __future__ import annotations
 import functools
 
 from pytensor.compile.mode import Mode
+from pytensor.graph.rewriting.basic import dfs_rewriter, node_rewriter
 from pytensor.link.jax.linker import JAXLinker  # jax itself is imported only when used
+from pytensor.scan.op import Scan
 
 from theano_rnn.runtime.blas import ensure_blas
+from theano_rnn.runtime.softmax_c import (
+    SOFTMAX_C_POSITION,
+    SOFTMAX_GRAD_C_POSITION,
+    softmax_c_rewriter,
+    softmax_grad_c_rewriter,
+)
 
-__all__ = ["BACKENDS", "mode_name", "get_mode", "on_backend_first_use"]
+__all__ = ["BACKENDS", "mode_name", "get_mode", "on_backend_first_use", "c_mode_rewrites"]
 
 BACKENDS = ("C", "NUMBA", "JAX", "PY")
 _ALIASES = {
@@ -141,10 +150,51 @@ def _mode_for(name: str) -> Mode:
     return mode
 
 
+#: where :data:`scan_inner_c_mode` runs: after every scan rewrite that builds
+#: new ``Scan`` ops from old ones (they copy the mode), before fusion (49)
+SCAN_MODE_POSITION = 48.5
+
+
+@node_rewriter([Scan])
+def local_scan_inner_c_mode(fgraph, node):
+    """Compile a scan's inner graph with theano_rnn's C mode.
+
+    A ``Scan`` built without ``mode=`` (all of theano_rnn's and the
+    tutorials') compiles its inner function with PyTensor's own
+    ``Mode("cvm", "fast_run")``, which lacks this mode's rewrites (the C
+    softmax).  Inside the C mode such a scan gets the C mode instead -- the
+    same linker and rewrites (including this one, for nested scans).  A scan
+    given an explicit mode keeps it.
+    """
+    op = node.op
+    if op.mode not in (None, "FAST_RUN"):
+        return None
+    new_op = op.clone()
+    new_op.mode = _mode_for("C")
+    return new_op.make_node(*node.inputs).outputs
+
+
+scan_inner_c_mode = dfs_rewriter(local_scan_inner_c_mode)
+
+
+def c_mode_rewrites():
+    """The ``(rewriter, position)`` pairs the C mode adds to PyTensor's
+    ``fast_run``: the C softmax ops (:mod:`theano_rnn.runtime.softmax_c`) and
+    the scan inner graphs compiled with the C mode.  For a ``cvm`` mode built
+    elsewhere: ``Mode(linker="cvm", optimizer="fast_run").register(*c_mode_rewrites())``."""
+    return (
+        (softmax_grad_c_rewriter, SOFTMAX_GRAD_C_POSITION),
+        (softmax_c_rewriter, SOFTMAX_C_POSITION),
+        (scan_inner_c_mode, SCAN_MODE_POSITION),
+    )
+
+
 def _build_mode(name: str) -> Mode:
     if name == "C":
         ensure_blas()  # links a BLAS once, on first use
-        return Mode(linker="cvm", optimizer="fast_run")
+        # PyTensor's FAST_RUN plus, in this mode only (nothing registered in
+        # PyTensor's global optdb): the C softmax ops, also inside scans
+        return Mode(linker="cvm", optimizer="fast_run").register(*c_mode_rewrites())
     if name == "NUMBA":
         return Mode(linker="numba", optimizer="fast_run")
     if name == "JAX":
