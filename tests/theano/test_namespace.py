@@ -125,6 +125,19 @@ def test_modes_follow_theano_names():
         theano.Mode(optimizer="o9")
 
 
+def test_explicit_c_modes_get_the_c_softmax():
+    """``theano.Mode(linker='cvm')`` (gwtaylor's) is the project's C mode, C softmax included."""
+    x = T.dmatrix("x")
+    for mode in (theano.Mode(linker="cvm"), theano.Mode(linker="c|py"), "FAST_RUN"):
+        f = theano.function([x], T.nnet.softmax(x), mode=mode)
+        assert [type(n.op).__name__ for n in f.maker.fgraph.toposort()] == ["SoftmaxRows"]
+        v = np.array([[1.0, 2.0, 3.0], [0.0, -1e300, 5.0]])
+        e = np.exp(v - v.max(axis=1, keepdims=True))
+        np.testing.assert_allclose(f(v), e / e.sum(axis=1, keepdims=True), rtol=1e-14)
+    py = theano.function([x], T.nnet.softmax(x), mode=theano.Mode(linker="py"))
+    assert "SoftmaxRows" not in [type(n.op).__name__ for n in py.maker.fgraph.toposort()]
+
+
 def test_config_floatx_is_pytensors_and_mode_is_ours():
     before = pytensor.config.floatX
     assert theano.config.floatX == before

@@ -61,7 +61,9 @@ class Mode(PyTensorMode):
                                  f"{', '.join(k for k in _OPTIMIZERS if isinstance(k, str))}")
             optimizer = _OPTIMIZERS[optimizer]
         if linker == "cvm" and optimizer == "fast_run":
-            get_mode("C")  # the C backend links its BLAS on first use
+            # the C backend (it links its BLAS on first use): its rewrites too,
+            # incl. the C softmax ops (theano_rnn.runtime.softmax_c)
+            optimizer = get_mode("C").provided_optimizer
         super().__init__(linker=linker, optimizer=optimizer)
 
 
