@@ -1,7 +1,7 @@
 """The cells and their registry, without a model.
 
-Contract: each tutorial cell lives in its own file with a hand-written
-backward; its per-block step (the faithful graphs') is derived from its one
+Contract: each tutorial cell lives in its own file and declares its engine
+kernel (none is inherited); its per-block step (the faithful graphs') is derived from its one
 merged step and gives the same numbers (<= 1e-12); every cell recognises its
 own parameter layout; the registry refuses what is not a cell.
 """
@@ -19,14 +19,16 @@ from theano_rnn.models.layout import infer_layout
 CELLS = ("rnn", "gru", "lstm")
 
 
-def test_tutorial_cells_are_registered_in_order_with_backwards():
+def test_tutorial_cells_are_registered_in_order_with_kernels():
     assert cell_names()[:3] == CELLS
     assert registered_cells()[:3] == (RNN, GRU, LSTM)
     for name in CELLS:
         cell = get_cell(name)
-        assert cell.tutorial and cell.backward is not None
+        assert cell.tutorial
         assert type(cell).__module__ == f"theano_rnn.cells.{name}"
-        assert cell.backward.__module__ == type(cell).__module__
+        # declared in the cell's own class body, named after the cell
+        assert vars(type(cell))["engine_kernel"] == name
+        assert not hasattr(cell, "backward") and not hasattr(cell, "make_backward")
     assert get_cell("GRU") is GRU and get_cell(LSTM) is LSTM
 
 

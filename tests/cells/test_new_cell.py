@@ -1,12 +1,13 @@
 """Adding a cell without touching the package (issue 11, item 2).
 
 Contract: a cell defined in this file -- an Elman RNN with ReLU, the RNN's
-parameter layout and initialisation, its own step and hand-written backward
--- is registered through a fixture (and unregistered afterwards), and then
-gets, from the package as it is: the faithful graph (loss and every gradient
-equal to the NumPy reference below to <= 1e-10 relative, float64, on a
-sentence longer than the truncation, for both truncation semantics), the
-fast graph (through its backward), training (sgd steps follow the reference
+parameter layout and initialisation and its own ``merged_step``, nothing
+else (no backward, no engine kernel) -- is registered through a fixture (and
+unregistered afterwards), and then gets, from the package as it is: the
+faithful graph (loss and every gradient equal to the NumPy reference below
+to <= 1e-10 relative, float64, on a sentence longer than the truncation, for
+both truncation semantics), the fast graph (the recurrent engine's generic
+path, a scan of ``merged_step``: same gradients, both truncations), training (sgd steps follow the reference
 trajectory), the checkpoint round trip, layout inference, the gradient
 check, and the command line's ``--cell`` choice (``train``, ``gradcheck``).
 """
@@ -23,38 +24,18 @@ from theano_rnn import io
 from theano_rnn.cells import cell_names, get_cell, matvec, register_cell, unregister_cell
 from theano_rnn.cells.rnn import RNNCell
 from theano_rnn.cli import word as cli
+from theano_rnn.graphs import engine
 from theano_rnn.models.gradcheck import gradient_check
 from theano_rnn.models.word import MODEL_CLASSES, RecurrentLM
 
 # ------------------------------------------------------------------ the new cell
 
 
-class ReLUBackward:
-    """``s = relu(pre + Wm s_prev)``: ``da = dn [s > 0]``, ``ds_prev = da Wm``."""
-
-    carries = 1
-
-    def __init__(self, cell, gate, H):
-        self.H = H
-
-    def factors(self, pre, states, prev, Wm):
-        return [pt.gt(states[0], 0).astype(states[0].dtype)]
-
-    def step(self, dh_t, m_t, facts, carry, Wm):
-        total = dh_t + carry[0]
-        da = total * m_t * facts[0]  # a masked step passes the gradient on unchanged
-        return [da, pt.dot(da, Wm) + total * (1 - m_t)]
-
-    def grad_Wm(self, da, prev, factors):
-        return pt.dot(da.T, prev[0])
-
-
 @dataclass(frozen=True)
 class ReLURNNCell(RNNCell):
     """Elman RNN with ReLU: ``s_t = max(0, U[:, x_t] + W s_{t-1})``,
-    ``o_t = softmax(V s_t)``; the RNN's parameters (U, V, W) and init."""
-
-    backward = ReLUBackward
+    ``o_t = softmax(V s_t)``; the RNN's parameters (U, V, W) and init.
+    ``RNNCell``'s engine kernel is not inherited (other equations)."""
 
     def merged_step(self, pre_t, states, Wm, gate=None):
         s = pt.maximum(pre_t + matvec(Wm, states[0]), 0)
@@ -164,10 +145,14 @@ def test_faithful_graph_matches_numpy_reference(relu_cell, truncation):
         assert_close(got, want)
 
 
-def test_fast_graph_uses_the_cells_backward(relu_cell):
-    model = make("scan", graph="fast")
+@pytest.mark.parametrize("truncation", ["scan", "per_output"])
+def test_fast_graph_falls_back_to_the_generic_path(relu_cell, truncation):
+    assert not engine.has_kernel(relu_cell)  # no kernel: run_layer scans merged_step
+    model = make(truncation, graph="fast")
     U, V, W = (model.get_params()[n] for n in ("U", "V", "W"))
-    for got, want in zip(model.bptt(X, Y), np_bptt(U, V, W, X, Y, K, "scan")):
+    assert float(model.ce_error(X, Y)) == pytest.approx(np_loss(U, V, W, X, Y), rel=1e-12)
+    for got, want in zip(model.bptt(X, Y), np_bptt(U, V, W, X, Y, K, truncation)):
+        assert np.abs(want).max() > 0
         assert_close(got, want)
 
 

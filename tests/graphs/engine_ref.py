@@ -68,10 +68,13 @@ def layer_inputs(cell_name, dtype="float64"):
 
 def layer_function(impl, cell_name, gate, truncate, backwards, mode="C", dtype="float64"):
     """Compiled ``f(pre, Wm, *inits, mask, *proj) -> [*states, dpre, dWm, *dinits]``
-    for the cost ``sum_i sum(states_i * proj_i)``; ``impl`` "engine" or "scan"."""
+    for the cost ``sum_i sum(states_i * proj_i)``; ``impl`` "engine" (the
+    fused op), "generic" (the engine's own scan path, ``kernel=False``) or
+    "scan" (the reference here)."""
     cell, pre, Wm, inits, mask, proj = layer_inputs(cell_name, dtype)
-    if impl == "engine":
-        states = engine.run_layer(cell, gate, pre, Wm, inits, mask, truncate, backwards)
+    if impl in ("engine", "generic"):
+        states = engine.run_layer(cell, gate, pre, Wm, inits, mask, truncate, backwards,
+                                  kernel=impl == "engine")
     else:
         states = scan_states(cell, gate, pre, Wm, inits, mask, truncate, backwards)
     cost = sum(pt.sum(s * p) for s, p in zip(states, proj))

@@ -21,9 +21,9 @@ import pytensor
 import pytensor.tensor as pt
 import pytest
 from pytensor.gradient import verify_grad
+from pytensor.graph.traversal import ancestors
 
 from theano_rnn.cells import GRU, LSTM, RNN, get_cell
-from theano_rnn.cells.base import gate_slope
 from theano_rnn.cells.rnn import RNNCell
 from theano_rnn.compat import hard_sigmoid
 from theano_rnn.graphs import engine
@@ -131,7 +131,7 @@ def test_hard_sigmoid_boundaries_follow_pytensors_gradient(cell):
     """With ``Wm = 0`` the gate pre-activations are exactly ``pre``: values at
     and around +-2.5 must get compat.hard_sigmoid's own gradient."""
     x = pt.dvector("x")
-    slope = compile_function([x], gate_slope(hard_sigmoid, x), mode=get_mode("C"),
+    slope = compile_function([x], pytensor.grad(pt.sum(hard_sigmoid(x)), x), mode=get_mode("C"),
                              name="hard_sigmoid_slope")
     probe = np.array([-2.5000001, -2.5, -2.4999999, 0.0, 2.4999999, 2.5, 2.5000001])
     # what PyTensor's gradient of Theano's hard_sigmoid says (boundaries included)
@@ -246,6 +246,34 @@ def test_sgd_trajectory_through_a_stack_equals_scan(cell, gate, layers):
         assert not np.allclose(p_s[n], init[n])  # every parameter moved
 
 
+# ------------------------------------------------------------------ the generic path
+
+def ops_in(*outputs):
+    """Names of the op classes in the graph of ``outputs``."""
+    return {type(v.owner.op).__name__ for v in ancestors(outputs) if v.owner is not None}
+
+
+@pytest.mark.parametrize("cell,gate", [("rnn", None), ("gru", "hard_sigmoid"),
+                                       ("lstm", "sigmoid")])
+def test_generic_path_equals_the_kernel(cell, gate):
+    """``run_layer(..., kernel=False)`` (a scan of ``merged_step``) gives the
+    fused op's states and gradients: padded, truncated, backwards."""
+    _, pre, Wm, inits, mask, _ = R.layer_inputs(cell)
+    assert "SequenceOp" in ops_in(*engine.run_layer(cell, gate, pre, Wm, inits, mask))
+    generic = engine.run_layer(cell, gate, pre, Wm, inits, mask, K, True, kernel=False)
+    assert "Scan" in ops_in(*generic) and "SequenceOp" not in ops_in(*generic)
+    (pre_v, Wm_v), init_v, proj_v = R.layer_data(cell, seed=9)
+    f_generic = R.layer_function("generic", cell, gate, K, True, mode="PY")
+    for mask_name in ("left", "right"):
+        mask_v = R.masks()[mask_name]
+        got = f_generic(pre_v, Wm_v, *init_v, mask_v, *proj_v)
+        want = fn("engine", cell, gate, K, True)(pre_v, Wm_v, *init_v, mask_v, *proj_v)
+        for name, a, b in zip(names(cell), got, want):
+            R.assert_close(a, b, f"{name} ({mask_name} padding)")
+            if name == "dWm":
+                assert np.abs(b).max() > 0.01
+
+
 # ------------------------------------------------------------------ declarations
 
 def test_cells_declare_their_kernels():
@@ -262,7 +290,10 @@ def test_cells_declare_their_kernels():
     other = OtherRNN(name="other_rnn", blocks=1, states_per_layer=1)
     assert engine.kernel_of(other) is None and not engine.has_kernel(other)
     with pytest.raises(ValueError, match="no engine kernel"):
-        engine.run_layer(other, None, pt.tensor3(), pt.matrix(), [pt.matrix()])
+        engine.run_layer(other, None, pt.tensor3(), pt.matrix(), [pt.matrix()], kernel=True)
+    # without kernel=True it falls back to the generic path (a scan)
+    hs, = engine.run_layer(other, None, pt.tensor3(), pt.matrix(), [pt.matrix()])
+    assert ops_in(hs) >= {"Scan"} and "SequenceOp" not in ops_in(hs)
     with pytest.raises(ValueError, match="no engine kernel"):
         engine.kernel_of("elman")
 

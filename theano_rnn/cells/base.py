@@ -10,9 +10,11 @@ the tutorials wrote (:meth:`Cell.layer_step`, used by the faithful graphs) is
 derived from it: the blocks' input projections are joined, the bias added,
 and the merged step applied.
 
-A cell may carry a hand-written backward of its merged step (the class in
-``backward``: ``factors``, ``step``, ``grad_Wm``; see :mod:`theano_rnn.cells.rnn`);
-the fast graph needs one, the faithful graphs do not.
+Nothing else is needed for any graph: the faithful graphs scan the per-block
+step, and the fast graphs run each layer through the recurrent engine
+(:func:`theano_rnn.graphs.engine.run_layer`), which uses the fused sequence
+kernel the cell declares (``engine_kernel``) or, for a cell without one, a
+``scan`` of its :meth:`Cell.merged_step` differentiated by PyTensor.
 
 It also says how to recognise its parameter layout in a file without
 metadata (:meth:`Cell.fits_keys`, :meth:`Cell.layout_of`), which the model
@@ -29,15 +31,13 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
-import pytensor
 import pytensor.tensor as pt
 
 from theano_rnn.compat import gate_activation as _gate_activation
 from theano_rnn.errors import CheckpointError
 
 __all__ = [
-    "Cell", "GatedCell", "GatedBackward", "matvec", "embed", "uniform", "masked_split",
-    "gate_slope", "shape_of",
+    "Cell", "GatedCell", "matvec", "embed", "uniform", "shape_of",
 ]
 
 
@@ -60,17 +60,6 @@ def uniform(rng, bound, shape):
     if rng is None:
         return np.random.uniform(-bound, bound, shape)
     return rng.uniform(-bound, bound, shape)
-
-
-def masked_split(total, m_t):
-    """Switch's gradient: ``(to the new state, to the kept previous state)``."""
-    return total * m_t, total * (1 - m_t)
-
-
-def gate_slope(gate, a):
-    """Elementwise derivative of the gate activation at ``a`` (PyTensor's own
-    gradient of it, so Theano's ``hard_sigmoid`` boundaries carry over)."""
-    return pytensor.grad(pt.sum(gate(a)), a)
 
 
 def shape_of(shapes, key, ndim):
@@ -96,12 +85,10 @@ class Cell:
     tutorial: bool = False
 
     input_modes = ("onehot",)
-    #: the hand-written backward of :meth:`merged_step` (a class taking
-    #: ``(cell, gate, H)``), or ``None``: the fast graph needs one
-    backward = None
     #: the fused sequence kernel (``"rnn"``, ``"gru"``, ``"lstm"``) that
     #: computes exactly :meth:`merged_step`, declared in the cell's own class
-    #: body (not inherited: :func:`theano_rnn.graphs.engine.kernel_of`)
+    #: body (not inherited: :func:`theano_rnn.graphs.engine.kernel_of`);
+    #: ``None``: the engine's generic path (a ``scan`` of :meth:`merged_step`)
     engine_kernel = None
 
     # -- parameters -------------------------------------------------------
@@ -243,10 +230,6 @@ class Cell:
     def gate(self, name):
         return _gate_activation(name or self.default_gate or "sigmoid")
 
-    def make_backward(self, gate, hidden_dim):
-        """The hand-written backward of :meth:`merged_step`, or ``None``."""
-        return None if self.backward is None else self.backward(self, gate, hidden_dim)
-
 
 class GatedCell(Cell):
     """Gated cells' shared layout; ``input_mode`` "embedding" (the tutorial) or "onehot" (char-rnn).
@@ -331,11 +314,3 @@ class GatedCell(Cell):
         base = self.blocks * (layer - 1 if "Ux" in params else layer)
         return [matvec(U[base + j], h_below) for j in range(self.blocks)]
 
-
-class GatedBackward:
-    """Shared by the gated cells' hand-written backward passes: the gate
-    activation ``g`` and the hidden size."""
-
-    def __init__(self, cell, gate, H):
-        self.g = cell.gate(gate)
-        self.H = H

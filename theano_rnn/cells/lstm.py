@@ -23,53 +23,13 @@ from dataclasses import dataclass
 
 import pytensor.tensor as pt
 
-from theano_rnn.cells.base import GatedBackward, GatedCell, gate_slope, masked_split, matvec
+from theano_rnn.cells.base import GatedCell, matvec
 
-__all__ = ["LSTMCell", "LSTMBackward", "LSTM"]
-
-
-class LSTMBackward(GatedBackward):
-    """The LSTM of :meth:`LSTMCell.merged_step`: ``a = pre + h_prev Wm^T``;
-    ``i, f, o = g(a)``, ``u = tanh(a)`` (blocks in that order);
-    ``c = f c_prev + i u``, ``h = o tanh(c)``.  Carries ``(dh, dc)``."""
-
-    carries = 2
-
-    def factors(self, pre, states, prev, Wm):
-        H = self.H
-        h_prev, c_prev = prev
-        a = pre + pt.dot(h_prev, Wm.T)
-        a_ifo = a[..., : 3 * H]
-        ifo = self.g(a_ifo)
-        slope = gate_slope(self.g, a_ifo)
-        i, f = ifo[..., :H], ifo[..., H : 2 * H]
-        o = ifo[..., 2 * H :]
-        u = pt.tanh(a[..., 3 * H :])
-        tc = pt.tanh(states[1])
-        return [
-            tc * slope[..., 2 * H :],  # dh -> da_o
-            o * (1 - tc**2),  # dh -> dc
-            u * slope[..., :H],  # dc -> da_i
-            c_prev * slope[..., H : 2 * H],  # dc -> da_f
-            i * (1 - u**2),  # dc -> da_u
-            f,  # dc -> dc_prev
-        ]
-
-    def step(self, dh_t, m_t, facts, carry, Wm):
-        f_o, f_c, f_i, f_f, f_u, f = facts
-        dn_h, keep_h = masked_split(dh_t + carry[0], m_t)
-        dn_c, keep_c = masked_split(carry[1], m_t)
-        dc = dn_c + dn_h * f_c
-        da = pt.concatenate([dc * f_i, dc * f_f, dn_h * f_o, dc * f_u], axis=-1)
-        return [da, pt.dot(da, Wm) + keep_h, dc * f + keep_c]
-
-    def grad_Wm(self, da, prev, factors):
-        return pt.dot(da.T, prev[0])
+__all__ = ["LSTMCell", "LSTM"]
 
 
 @dataclass(frozen=True)
 class LSTMCell(GatedCell):
-    backward = LSTMBackward
     engine_kernel = "lstm"
 
     def adjust_char_init(self, params, num_layers):

@@ -12,8 +12,8 @@ Initialisation, in the tutorial's draw order: ``U`` from
 ``U(-1/sqrt(C), 1/sqrt(C))``, then ``V`` and ``W`` from ``U(-1/sqrt(H),
 1/sqrt(H))`` (then ``Ud`` for deep RNNs).
 
-Backward of the step (:class:`RNNBackward`): ``da = dn (1 - s^2)``,
-``ds_prev = da W``, ``dW = da^T s_prev``.
+The fast graphs run it on the engine's ``"rnn"`` kernel
+(:mod:`theano_rnn.graphs.engine.kernels_rnn`).
 """
 
 from __future__ import annotations
@@ -24,31 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 import pytensor.tensor as pt
 
-from theano_rnn.cells.base import Cell, embed, masked_split, matvec, shape_of, uniform
+from theano_rnn.cells.base import Cell, embed, matvec, shape_of, uniform
 
-__all__ = ["RNNCell", "RNNBackward", "RNN"]
-
-
-class RNNBackward:
-    """``s = tanh(pre + s_prev Wm^T)``: ``da = dn (1 - s^2)``,
-    ``ds_prev = da Wm``, ``dWm = da^T s_prev``."""
-
-    carries = 1
-
-    def __init__(self, cell, gate, H):
-        self.H = H
-
-    def factors(self, pre, states, prev, Wm):
-        s = states[0]
-        return [1 - s**2]
-
-    def step(self, dh_t, m_t, facts, carry, Wm):
-        dn, keep = masked_split(dh_t + carry[0], m_t)
-        da = dn * facts[0]
-        return [da, pt.dot(da, Wm) + keep]
-
-    def grad_Wm(self, da, prev, factors):
-        return pt.dot(da.T, prev[0])
+__all__ = ["RNNCell", "RNN"]
 
 
 @dataclass(frozen=True)
@@ -56,7 +34,6 @@ class RNNCell(Cell):
     """The RNN's ``U`` already acts on one-hot inputs (``U[:, x_t]``)."""
 
     input_modes = ("onehot",)
-    backward = RNNBackward
     engine_kernel = "rnn"
 
     def param_shapes(self, word_dim, hidden_dim, num_layers, input_mode=None):

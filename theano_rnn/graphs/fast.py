@@ -10,20 +10,19 @@ computes the same numbers in the shape a BLAS likes:
   ``U.T[x]`` for the RNN, ``E.T[x]`` followed by ONE product with the merged
   first-layer ``U`` blocks (plus bias) for the gated "embedding" mode, the
   merged ``Ux`` columns for "onehot" -- and every deeper layer's input side
-  is one product over the full state sequence of the layer below (one
-  ``scan`` per layer, as :mod:`theano_rnn.models.char` does);
-* **one merged recurrent product per step** inside each layer's scan
-  (:meth:`Cell.merged_step`; the GRU's candidate needs a second, smaller one);
-  the recurrences are reversed by the cell's hand-written backward
-  (``Cell.backward``, beside its step in ``theano_rnn/cells/<name>.py``);
-* **output, softmax and loss hoisted out of the scan**: the stacked top
+  is one product over the full state sequence of the layer below;
+* **each layer's recurrence is one engine op**
+  (:func:`theano_rnn.graphs.engine.run_layer`: the cell's fused sequence
+  kernel, one call per sequence, forward and whole-sequence BPTT; a cell
+  without a kernel runs the engine's generic ``scan`` of its
+  :meth:`Cell.merged_step`);
+* **output, softmax and loss hoisted out of the recurrence**: the stacked top
   states ``(T*B, H)`` meet ``V.T`` in one product; on the C backend the
   stable log-softmax, the loss and the logits' gradient ``softmax -
   onehot(y)`` are one NumPy pass (:class:`SoftmaxXent`; PyTensor's C
   ``exp`` and reductions are scalar loops, and its ``Softmax`` op runs a
-  Python-level inner function there);
-* **hand-derived back-propagation through time**
-  (:mod:`theano_rnn.graphs.backprop`, with each cell's own backward);
+  Python-level inner function there); ``pytensor.grad`` carries that
+  gradient through the rest of the graph (:meth:`FastGraph.grads`);
 * **sparse first-layer updates**: training steps take the gradient with
   respect to the gathered ``(T*B, width)`` block, not the ``(H, C)`` table,
   and update only the touched columns (``inc_subtensor``; duplicates
@@ -33,8 +32,9 @@ computes the same numbers in the shape a BLAS likes:
   dense one.
 
 Batches are left-padded time-major blocks with a mask
-(:mod:`theano_rnn.graphs.padding`).  Truncation "scan" reverses only the last
-``k`` steps (:mod:`theano_rnn.graphs.backprop`); "per_output" recomputes each
+(:mod:`theano_rnn.graphs.padding`).  Truncation "scan" back-propagates
+through the last ``k`` steps only (the engine op's ``truncate``; the outputs
+before them get no gradient, as in Theano's truncated scan); "per_output" recomputes each
 output's window (:func:`theano_rnn.graphs.faithful.per_output_cost`) on the
 merged, precomputed inputs, with the mask.
 
@@ -48,12 +48,13 @@ import logging
 from collections import OrderedDict
 
 import numpy as np
+import pytensor
 import pytensor.tensor as pt
 from pytensor.gradient import disconnected_grad
 
-from theano_rnn.compat import scan
-from theano_rnn.graphs import backprop, sentence
+from theano_rnn.graphs import sentence
 from theano_rnn.graphs.cache import CompileCache
+from theano_rnn.graphs.engine import run_layer
 from theano_rnn.graphs.ops import SoftmaxXent, gather_rows, log_normaliser, xent_grad
 from theano_rnn.graphs.padding import (
     LOSS_CHUNK_ELEMENTS, bucket_length, pad_batch, sentence_batches, unique_columns,
@@ -165,8 +166,7 @@ class FastGraph:
         Returns a dict with ``gathered`` (the ``(N, width)`` first-layer
         columns, which sparse updates differentiate), ``layers`` (per layer:
         ``pre`` ``(N, blocks*H)``, merged recurrent ``Wm``, state sequences
-        ``(T, B, H)``, and ``cut``, the top state sequence ``(N, H)`` behind
-        a gradient cut), ``logits`` ``(N, C)``, ``loss`` (summed
+        ``(T, B, H)``), ``logits`` ``(N, C)``, ``loss`` (summed
         cross-entropy of the real tokens), ``step_loss`` (the same value,
         from the graph the update uses) and ``seed``: ``(logits, dlogits)``,
         the truncated BPTT cost's gradient with respect to the logits it is
@@ -178,33 +178,21 @@ class FastGraph:
         width = self.blocks * H
         xflat = x.reshape((N,))
         gathered = gather_rows(self.table(), xflat, self.width0)
-        mask3 = mask.dimshuffle(0, 1, "x")
         gate = model.gate_activation
-
-        def step(pre_t, m_t, *rest):
-            prev = list(rest[:n])
-            new, _ = cell.merged_step(pre_t, prev, rest[n], gate)
-            # a masked (padding) step keeps the previous state exactly
-            return [pt.switch(m_t, a, b) for a, b in zip(new, prev)]
+        # the engine's truncation is Theano's truncate_gradient ("scan"); the
+        # "per_output" windows are recomputed from stop-gradient states
+        truncate = self.k if self.truncation == "scan" else -1
 
         layers = []
         below = gathered
         for layer in range(L):
             pre = self.pre_activations(below, layer)
             Wm = cell.merged_recurrent(self.params, layer, L)
-            outs, _ = scan(
-                step,
-                sequences=[pre.reshape((T, B, width)), mask3],
-                outputs_info=[pt.zeros((B, H), dtype=model.dtype) for _ in range(n)],
-                non_sequences=[Wm],
-                strict=True,
-                name=f"fast_layer{layer}",
-            )
-            outs = list(outs) if isinstance(outs, (list, tuple)) else [outs]
-            # the recurrences are back-propagated by hand (grads()): nothing
-            # downstream differentiates into the scan
-            below = disconnected_grad(outs[0].reshape((N, H)))
-            layers.append(dict(pre=pre, Wm=Wm, states=outs, cut=below))
+            inits = [pt.zeros((B, H), dtype=model.dtype) for _ in range(n)]
+            states = run_layer(cell, gate, pre.reshape((T, B, width)), Wm, inits, mask,
+                               truncate=truncate)
+            below = states[0].reshape((N, H))
+            layers.append(dict(pre=pre, Wm=Wm, states=states))
         logits = self.logits(below)
         out = dict(x=x, y=y, mask=mask, gathered=gathered, layers=layers, logits=logits,
                    T=T, B=B, N=N, xflat=xflat)
@@ -303,10 +291,19 @@ class FastGraph:
     # gradients and updates
     # ------------------------------------------------------------------
     def grads(self, g, wrt):
-        """Gradients of the truncated BPTT cost with respect to ``wrt``
-        (:func:`theano_rnn.graphs.backprop.grads`: the cell's hand-written
-        backward through each layer's recurrence)."""
-        return backprop.grads(self, g, wrt)
+        """Gradients of the truncated BPTT cost with respect to ``wrt``.
+
+        Seeded with the logits' gradient ``softmax - onehot(y)`` (weighted by
+        mask and truncation, :meth:`build`) written out: PyTensor would turn a
+        derived log-softmax gradient into its ``Softmax`` op, which the C
+        backend runs through a Python-level inner function.  PyTensor carries
+        it through the output layer, each layer's engine op (whose gradient
+        is the engine's whole-sequence BPTT, truncated as the layer was
+        built), the input products and the gathers; "per_output" reaches no
+        recurrence (its windows start from stop-gradient states).
+        """
+        logits, dlogits = g["seed"]
+        return pytensor.grad(None, wrt, known_grads={logits: dlogits})
 
     def updates(self, g, lr, decay=None, uniq=None, inv=None):
         """Update pairs of one optimizer step (``decay`` given: RMSprop).

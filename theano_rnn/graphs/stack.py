@@ -1,6 +1,7 @@
 """The (deep, bi)directional stacks' parameters and graph, for any cell.
 
-Layout, initialisation and the masked scans of :mod:`theano_rnn.models.bidir`
+Layout, initialisation and the masked directions (each one engine layer,
+:func:`theano_rnn.graphs.engine.run_layer`) of :mod:`theano_rnn.models.bidir`
 (see its docstring for the parameter table and the padding rule); the models
 and their heads live there.
 """
@@ -13,10 +14,10 @@ import numpy as np
 import pytensor.tensor as pt
 
 from theano_rnn.cells import get_cell
-from theano_rnn.compat import scan
+from theano_rnn.graphs.engine import run_layer
 
 __all__ = [
-    "DIRECTION_NAMES", "check_dims", "stack_param_shapes", "init_stack_params", "direction_scan",
+    "DIRECTION_NAMES", "check_dims", "stack_param_shapes", "init_stack_params", "direction_states",
     "bidirectional_stack",
 ]
 
@@ -95,22 +96,13 @@ def init_stack_params(cell, vocab_size, embed_dim, hidden_dim, num_layers=1, dir
     return out
 
 
-def direction_scan(cell, gate, pre, mask, Wh, hidden_dim, backwards):
-    """One masked scan of one direction; states ``(T, B, H)`` in time order."""
-    n = cell.states_per_layer
+def direction_states(cell, gate, pre, mask, Wh, hidden_dim, backwards):
+    """One masked direction through the recurrent engine
+    (:func:`theano_rnn.graphs.engine.run_layer`, zero initial states; a
+    padded step keeps the state exactly); states ``(T, B, H)`` in time order."""
     B = pre.shape[1]
-    init = [pt.zeros((B, hidden_dim), dtype=pre.dtype) for _ in range(n)]
-
-    def step(pre_t, m_t, *rest):
-        states, W = list(rest[:n]), rest[n]
-        new, _ = cell.merged_step(pre_t, states, W, gate)
-        m = m_t.dimshuffle(0, "x")
-        return [m * s_new + (1.0 - m) * s_old for s_new, s_old in zip(new, states)]
-
-    outs, _ = scan(step, sequences=[pre, mask], outputs_info=init, non_sequences=[Wh],
-                   go_backwards=backwards, strict=True)
-    h = outs[0] if isinstance(outs, (list, tuple)) else outs
-    return h[::-1] if backwards else h
+    init = [pt.zeros((B, hidden_dim), dtype=pre.dtype) for _ in range(cell.states_per_layer)]
+    return run_layer(cell, gate, pre, Wh, init, mask, backwards=backwards)[0]
 
 
 def bidirectional_stack(cell, params, X, M, num_layers, directions=2, gate=None):
@@ -133,6 +125,6 @@ def bidirectional_stack(cell, params, X, M, num_layers, directions=2, gate=None)
         outs = []
         for i, d in enumerate(DIRECTION_NAMES[:directions]):
             pre = below.dot(params[f"Wx_{d}{layer}"].T) + params[f"b_{d}{layer}"]
-            outs.append(direction_scan(cell, gate, pre, M, params[f"Wh_{d}{layer}"], H, backwards=i == 1))
+            outs.append(direction_states(cell, gate, pre, M, params[f"Wh_{d}{layer}"], H, backwards=i == 1))
         below = outs[0] if directions == 1 else pt.concatenate(outs, axis=2)
     return below

@@ -1,7 +1,7 @@
 r"""Bidirectional and deep bidirectional RNNs over any cell (WildML part 1, 4.1-4.2).
 
-A *bidirectional layer* runs one ``scan`` forward in time and one backward
-(``go_backwards=True``) over the same inputs and concatenates the two hidden
+A *bidirectional layer* runs the recurrence once forward in time and once
+backward over the same inputs and concatenates the two hidden
 states of each time step, forward first: ``[h_f(t), h_b(t)]``.  A *deep*
 bidirectional stack feeds each layer the concatenated states of the layer
 below.  ``directions=1`` gives the forward-only (unidirectional) stack of the
@@ -21,14 +21,17 @@ One step is the cells' merged step (:meth:`Cell.merged_step`) on
 ``pre = Wx x + b``, which is computed for the whole sequence outside the loop.
 
 Batches are time-major ``(T, B)`` int32 tokens with a 0/1 mask ``(T, B)`` and
-**right** padding.  A padded step keeps every state exactly
-(``m * new + (1 - m) * old``), so the forward pass ignores the tail and the
+**right** padding.  A padded step keeps every state exactly (the recurrent
+engine's mask), so the forward pass ignores the tail and the
 backward pass stays at its zero initial state until the last real token: a
 padded batch gives each sequence exactly its own results (tested against
 :mod:`legacy_ref.bidir_numpy` and against unpadded runs).
 
-The stack's layout, initialisation and masked scans are
-:mod:`theano_rnn.graphs.stack`'s (re-exported here).  The task models built
+The stack's layout, initialisation and masked directions are
+:mod:`theano_rnn.graphs.stack`'s (re-exported here); each direction of each
+layer is one op of the recurrent engine
+(:func:`theano_rnn.graphs.engine.run_layer`: forward and whole-sequence
+backward in one call each).  The task models built
 on this stack live in :class:`ClozeModel` (fill in a missing word) and :class:`SequenceClassifier` (the Theano LSTM sentiment
 tutorial's mean-pooled classifier).
 """

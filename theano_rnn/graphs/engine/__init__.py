@@ -2,8 +2,9 @@
 
 A layer's whole recurrence is one op, :class:`~.ops.SequenceOp` (one call
 per sequence, not a ``scan`` of small ops), whose gradient is a second op,
-:class:`~.ops.SequenceGradOp`, running the hand-derived BPTT of the cell
-(the ``*Backward`` classes in :mod:`theano_rnn.cells`) in one call; the
+:class:`~.ops.SequenceGradOp`, running the cell's hand-derived BPTT over the
+whole sequence in one call (equations in each kernel module,
+:mod:`.kernels_rnn`, :mod:`.kernels_gru`, :mod:`.kernels_lstm`); the
 rest of a graph (input products, output layer, loss) stays ordinary
 PyTensor, so ``pytensor.grad`` works through it.  Kinds, equations and
 outputs: :mod:`.spec`.

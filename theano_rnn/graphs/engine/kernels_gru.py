@@ -5,7 +5,9 @@ Forward per step: ``a_zr = pre_zr + s_prev Wzr^T`` (one product),
 smaller product: it needs ``r``), ``s = (1 - z) c + z s_prev``.  ``saved``
 holds ``z``, ``r`` (their pre-activations for ``hard_sigmoid``) and ``c``.
 
-Backward (:class:`theano_rnn.cells.gru.GRUBackward`, whole sequence)::
+Backward, over the whole sequence (``dn``: the gradient reaching the
+step's new state, its output's plus the carried one; ``g'``: the gate's
+derivative, Theano's ``hard_sigmoid`` boundaries as PyTensor's gradient)::
 
     da_c  = dn (1 - z)(1 - c^2)
     dsr   = da_c Wc

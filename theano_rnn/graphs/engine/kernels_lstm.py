@@ -5,8 +5,9 @@ g(a[:3H])``, ``u = tanh(a[3H:])``, ``c = f c_prev + i u``, ``h = o tanh(c)``;
 ``saved`` holds ``i, f, o`` (their pre-activations for ``hard_sigmoid``),
 ``u`` and ``tanh(c)``.
 
-Backward (:class:`theano_rnn.cells.lstm.LSTMBackward`, whole sequence; the
-cell state's own output gradient ``dcs`` joins the carried ``dc``)::
+Backward, over the whole sequence (``dn_h``, ``dn_c``: the gradients
+reaching the step's new ``h`` and ``c``, each its output's plus the carried
+one; ``g'``: the gate's derivative)::
 
     dc  = dn_c + dn_h o (1 - tanh(c)^2)
     da  = [dc u g'(a_i), dc c_prev g'(a_f), dn_h tanh(c) g'(a_o), dc i (1 - u^2)]

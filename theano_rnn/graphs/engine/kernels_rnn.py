@@ -2,9 +2,10 @@
 
 Forward: one ``(B, H) x (H, H)`` product per step (BLAS through ``np.dot``
 on contiguous arrays), the tanh over the block in one vectorised pass.
-Backward (:class:`theano_rnn.cells.rnn.RNNBackward`, over the whole
-sequence): ``da = dn (1 - s^2)``, ``ds_prev = da Wm``, and
-``dWm = sum_t da_t^T s_{t-1}`` as one product after the loop.
+Backward, over the whole sequence, with ``dn`` the gradient reaching the
+step's new state (its output's plus the one carried from the next step):
+``da = dn (1 - s^2)``, ``ds_prev = da Wm``, and ``dWm = sum_t da_t^T
+s_{t-1}`` as one product after the loop.
 
 Conventions of every kernel module: time index ``t`` of the outputs is the
 time index of ``pre``; with ``backwards`` the steps run ``t = T-1 .. 0``.
