@@ -211,7 +211,8 @@ def test_other_backends_and_pytensor_modes_do_not_get_the_ops():
     x = pt.matrix("x")
     h0 = pt.vector("h0")
     sm = softmax(x, axis=-1)
-    seq, _ = pytensor.scan(lambda r, h: softmax(r + h, axis=-1), sequences=x, outputs_info=h0)
+    seq = pytensor.scan(lambda r, h: softmax(r + h, axis=-1), sequences=x, outputs_info=h0,
+                        return_updates=False)
     outs = [sm, pytensor.grad(pt.sum(sm[:, 0]), x), seq]
     for mode in (get_mode("NUMBA"), PLAIN, pytensor.compile.mode.get_default_mode()):
         fg = FunctionGraph([x, h0], outs, clone=True)
