@@ -12,6 +12,8 @@ import os
 import sys
 from pathlib import Path
 
+import numpy as np
+
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run from a checkout without installing
     sys.path.insert(0, str(REPO))
@@ -61,3 +63,15 @@ def write_json(results, path) -> None:
     else:
         with open(path, "w") as fh:
             fh.write(text + "\n")
+
+
+def zipf_sentences(n, C, rng, mean_len=21):
+    """Synthetic sentences: Zipf word ids below C, lengths ~ 2 + Poisson (reddit prefix: mean 21)."""
+    p = 1.0 / np.arange(1, C + 1)
+    p /= p.sum()
+    X, Y = [], []
+    for _ in range(n):
+        ids = rng.choice(C, 2 + rng.poisson(mean_len - 1), p=p).astype(np.int32)
+        X.append(ids[:-1])
+        Y.append(ids[1:])
+    return X, Y

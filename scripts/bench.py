@@ -90,7 +90,7 @@ SCRIPTS = Path(__file__).resolve().parent
 if str(SCRIPTS) not in sys.path:
     sys.path.insert(0, str(SCRIPTS))
 
-from _common import shared_data_dir  # noqa: E402  (puts the repository on sys.path)
+from _common import shared_data_dir, zipf_sentences  # noqa: E402  (puts the repository on sys.path)
 
 DTYPES = ("float64", "float32")
 
@@ -810,18 +810,6 @@ def bench_char_lstm_train(args, torch):
 # ---------------------------------------------------------------------------
 # word_minibatch_train
 # ---------------------------------------------------------------------------
-def zipf_sentences(n, C, rng, mean_len=21):
-    """Synthetic sentences: Zipf word ids below C, lengths ~ 2 + Poisson (reddit prefix: mean 21)."""
-    p = 1.0 / np.arange(1, C + 1)
-    p /= p.sum()
-    X, Y = [], []
-    for _ in range(n):
-        ids = rng.choice(C, 2 + rng.poisson(mean_len - 1), p=p).astype(np.int32)
-        X.append(ids[:-1])
-        Y.append(ids[1:])
-    return X, Y
-
-
 def word_sentences(args, C, n):
     """``n`` sentences of the reddit prefix (part-2 pipeline, vocabulary <= C), else synthetic."""
     path = (shared_data_dir() if args.data is None else Path(args.data))

@@ -43,25 +43,11 @@ from collections.abc import Mapping  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-import _common  # noqa: E402,F401  (puts the repository on sys.path)
+from _common import zipf_sentences  # noqa: E402  (puts the repository on sys.path)
 
 WORKLOADS = ("word_batch", "rnn_faithful", "char")
 FULL = dict(C=8000, H=128, L=2, B=32, K=4, rnn_H=100, T=45, char_C=65, char_B=50, char_T=50)
 QUICK = dict(C=50, H=8, L=2, B=4, K=2, rnn_H=8, T=6, char_C=12, char_B=4, char_T=5)
-
-
-def zipf_sentences(n, C, rng, mean_len=21):
-    """``n`` sentences of ids in [0, C) (Zipf-like), lengths around ``mean_len``."""
-    ranks = np.arange(1, C + 1, dtype=float)
-    p = 1.0 / ranks
-    p /= p.sum()
-    X, Y = [], []
-    for _ in range(n):
-        T = int(np.clip(rng.geometric(1.0 / mean_len), 2, 4 * mean_len))
-        ids = rng.choice(C, size=T + 1, p=p).astype("int32")
-        X.append(ids[:-1])
-        Y.append(ids[1:])
-    return X, Y
 
 
 def build_word_batch(sz, rng):
