@@ -48,7 +48,8 @@ class SoftmaxXent(Op):
 
     Inputs ``logits`` ``(N, C)``, int ``y`` ``(N,)`` and (``with_grad``)
     ``weight`` ``(N,)``.  One max, one ``exp`` (in place) and one scaling
-    pass over the block, stable for any logits.  Not differentiable: the
+    pass over the block, stable for any logits; a label outside ``[0, C)``
+    raises ``IndexError``.  Not differentiable: the
     fast graph injects ``dlogits`` as the logits' known gradient.
     """
 
@@ -69,6 +70,10 @@ class SoftmaxXent(Op):
 
     def perform(self, node, inputs, output_storage):
         logits, y = inputs[0], inputs[1]
+        if len(y) and (y.min() < 0 or y.max() >= logits.shape[1]):  # -1 would wrap silently
+            raise IndexError(
+                f"SoftmaxXent: a label is outside [0, {logits.shape[1]}) (the number of classes)"
+            )
         rows = np.arange(len(y))
         m = logits.max(axis=1, keepdims=True)
         e = np.subtract(logits, m)

@@ -17,6 +17,11 @@ outputs and update expressions, never by a key the caller supplies, so two
 models that differ in anything that changes the graph (a truncation, a gate,
 a size) never share a function.  ``THEANO_RNN_REUSE_COMPILED=0`` turns reuse
 off (every call compiles, as ``pytensor.function`` does).
+
+Before a graph is compiled on the C or PY backend, the numba kernels its
+ops call from ``perform`` start compiling in background threads
+(:mod:`theano_rnn.runtime.precompile`), beside PyTensor's rewrites and C
+compiler.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ import pytensor
 from pytensor.compile.sharedvalue import SharedVariable
 from pytensor.graph.basic import Constant, Variable, equal_computations
 from pytensor.graph.traversal import graph_inputs
+
+from theano_rnn.runtime.precompile import precompile_for
 
 __all__ = ["compile_function", "reuse_stats", "clear_templates", "MAX_TEMPLATES"]
 
@@ -137,6 +144,7 @@ def compile_function(inputs, outputs, *, updates=None, mode=None, name=None, **k
                 _stats["reused"] += 1
                 log.debug("reused the compiled %s", name or "function")
                 return fn
+    precompile_for(out_list + [expr for _, expr in pairs], mode)
     fn = pytensor.function(inputs, outputs, updates=updates, mode=mode, name=name, **kwargs)
     _stats["compiled"] += 1
     if key is not None:

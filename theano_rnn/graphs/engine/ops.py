@@ -17,6 +17,8 @@ backends get their own implementations registered by
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytensor.tensor as pt
 from pytensor.gradient import DisconnectedType, disconnected_type
@@ -27,11 +29,28 @@ from pytensor.tensor.type import TensorType
 
 from theano_rnn.graphs.engine.spec import gate_code, spec_of
 
-__all__ = ["SequenceOp", "SequenceGradOp"]
+__all__ = ["SequenceOp", "SequenceGradOp", "warm_kernels"]
 
 
 def _static(dim):
     return dim if isinstance(dim, int) else None
+
+
+def warm_kernels(kind, dtype, gate_id):
+    """Call the forward and backward kernels of ``kind`` once, on a one-step,
+    one-row, one-unit sequence of ``dtype``: this compiles (or loads from
+    numba's disk cache) the specialisation the ops' calls use -- their
+    arrays are C-contiguous of the graph's float type, the flags Python
+    ``int`` / ``bool``."""
+    from theano_rnn.graphs.engine.kernels import backward, forward  # numba
+
+    spec = spec_of(kind)
+    one = np.ones((1, 1), dtype)
+    Wm = np.zeros((spec.blocks, 1), dtype)
+    inits = tuple(np.zeros((1, 1), dtype) for _ in range(spec.states))
+    outs = forward(kind)(np.zeros((1, 1, spec.blocks), dtype), Wm, inits, one, int(gate_id), False)
+    douts = tuple(np.zeros((1, 1, 1), dtype) for _ in range(spec.states))
+    backward(kind)(Wm, inits, one, tuple(outs), douts, int(gate_id), False, -1)
 
 
 class _EngineOp(Op):
@@ -66,6 +85,13 @@ class _EngineOp(Op):
         if dtype not in ("float32", "float64"):
             raise TypeError(f"{self}: needs float32 or float64 inputs, got {dtype}")
         return [v if v.dtype == dtype else pt.cast(v, dtype) for v in values], dtype
+
+    def background_compile(self, node):
+        """``(key, fn)``: ``fn()`` compiles the kernels this node's calls use
+        (:mod:`theano_rnn.runtime.precompile`); the forward and the gradient
+        op of a kind and dtype share one key."""
+        kind, dtype, gate = self.kind, node.outputs[0].dtype, self.gate_id
+        return ("engine", kind, dtype), functools.partial(warm_kernels, kind, dtype, gate)
 
     def _check_shapes(self, T, B, H, arrays, names):
         for arr, name in zip(arrays, names):
