@@ -20,6 +20,7 @@ Workloads:
                  word_minibatch_train, fast_batch)
 ``rnn_faithful`` ``RNNTheano(8000, 100, bptt_truncate=-1).sgd_step`` on a
                  45-token sentence (bench.py's wildml_rnn_step, faithful)
+``rnn_faithful_t4`` the same with the tutorial's ``bptt_truncate=4``
 ``char``         ``CharRNN(65, 128, 2).train_step`` on a (T, B) = 50 x 50 batch (char_lstm_train)
 
 For each compiled function the script prints the per-op-class table and the
@@ -45,7 +46,7 @@ import numpy as np  # noqa: E402
 
 from _common import zipf_sentences  # noqa: E402  (puts the repository on sys.path)
 
-WORKLOADS = ("word_batch", "rnn_faithful", "char")
+WORKLOADS = ("word_batch", "rnn_faithful", "rnn_faithful_t4", "char")
 FULL = dict(C=8000, H=128, L=2, B=32, K=4, rnn_H=100, T=45, char_C=65, char_B=50, char_T=50)
 QUICK = dict(C=50, H=8, L=2, B=4, K=2, rnn_H=8, T=6, char_C=12, char_B=4, char_T=5)
 
@@ -69,10 +70,11 @@ def build_word_batch(sz, rng):
     return m, step
 
 
-def build_rnn_faithful(sz, rng):
+def build_rnn_faithful(sz, rng, truncate=-1):
     from theano_rnn import RNNTheano
 
-    m = RNNTheano(sz["C"], sz["rnn_H"], bptt_truncate=-1, mode="C", rng=np.random.RandomState(10))
+    m = RNNTheano(sz["C"], sz["rnn_H"], bptt_truncate=truncate, mode="C",
+                  rng=np.random.RandomState(10))
     x = rng.randint(0, sz["C"], size=sz["T"]).astype("int32")
     y = rng.randint(0, sz["C"], size=sz["T"]).astype("int32")
 
@@ -96,7 +98,12 @@ def build_char(sz, rng):
     return m, step
 
 
-BUILDERS = dict(word_batch=build_word_batch, rnn_faithful=build_rnn_faithful, char=build_char)
+def build_rnn_faithful_t4(sz, rng):
+    return build_rnn_faithful(sz, rng, truncate=4)
+
+
+BUILDERS = dict(word_batch=build_word_batch, rnn_faithful=build_rnn_faithful,
+                rnn_faithful_t4=build_rnn_faithful_t4, char=build_char)
 
 
 def compiled_functions(obj, seen=None):

@@ -119,4 +119,3 @@ def test_second_tutorial_model_reuses_and_trains_identically(monkeypatch):
         assert reused.sgd_step(x, y, 0.05) == fresh.sgd_step(x, y, 0.05)
     for name, value in reused.get_params().items():
         assert np.array_equal(value, fresh.get_params()[name]), name
-

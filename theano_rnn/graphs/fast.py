@@ -100,6 +100,9 @@ class FastGraph:
         self.numpy_xent = model.mode in ("C", "PY")
         #: compile per input shape (JAX needs static shapes)
         self.static_shapes = model.mode == "JAX"
+        #: the parameters' shapes are constants in the graphs (JAX needs it;
+        #: on C it folds their shape arithmetic away, fewer C modules)
+        self.static_params = model.mode in ("JAX", "C")
         self._fns = CompileCache(model.dtype, self.static_shapes)
         self._static_vars = {}
 
@@ -109,7 +112,7 @@ class FastGraph:
     def var(self, shared):
         """``shared`` as used in the graphs: with its static shape for JAX
         (so every slice and reshape of a parameter has a constant shape)."""
-        if not self.static_shapes:
+        if not self.static_params:
             return shared
         if shared not in self._static_vars:
             # a static length-1 axis would be broadcastable, which the
