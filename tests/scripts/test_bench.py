@@ -219,7 +219,7 @@ def test_compile_times_rows_and_targets(monkeypatch, capsys):
         if backend == "NUMBA":
             return dict(error="boom")
         cold = len([c for c in calls if c[:3] == (model, graph, backend)]) == 1
-        return dict(import_s=0.5, base_s=3.0 if cold else 0.1, first_s=12.0 if cold else 1.5,
+        return dict(import_s=0.5, base_s=3.0 if cold else 0.1, first_s=12.0 if cold else 0.8,
                     step_ms=4.0, process_s=20.0)
 
     monkeypatch.setattr(ct, "run_child", fake_child)
@@ -230,7 +230,7 @@ def test_compile_times_rows_and_targets(monkeypatch, capsys):
     assert set(by_key) == {("RNNTheano", "fast", "C"), ("RNNTheano", "fast", "NUMBA"),
                            ("CharRNN", "-", "C"), ("CharRNN", "-", "NUMBA")}
     c = by_key[("RNNTheano", "fast", "C")]
-    assert (c["cold_s"], c["warm_s"], c["cold_base_s"], c["warm_base_s"]) == (12.0, 1.5, 3.0, 0.1)
+    assert (c["cold_s"], c["warm_s"], c["cold_base_s"], c["warm_base_s"]) == (12.0, 0.8, 3.0, 0.1)
     assert (c["cold_met"], c["warm_met"]) == (False, True)
     # cold and warm of one model share one cache folder; different models do not
     roots = {c[3] for c in calls if c[:3] == ("rnn", "fast", "C")}
