@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -75,3 +76,26 @@ def zipf_sentences(n, C, rng, mean_len=21):
         X.append(ids[:-1])
         Y.append(ids[1:])
     return X, Y
+
+
+def compiled_functions(obj, seen=None):
+    """The PyTensor functions reachable from a model's compile caches (wrappers, dicts)."""
+    seen = set() if seen is None else seen
+    if id(obj) in seen:
+        return []
+    seen.add(id(obj))
+    if hasattr(obj, "maker"):
+        return [obj]
+    found = []
+    if isinstance(obj, Mapping):
+        for value in obj.values():
+            found += compiled_functions(value, seen)
+        return found
+    inner = getattr(obj, "fn", None)  # the tutorial wrappers keep the function as .fn
+    if inner is not None:
+        found += compiled_functions(inner, seen)
+    d = getattr(obj, "__dict__", {})
+    for key in ("_compiled", "_fns", "_fast_graph"):
+        if d.get(key) is not None:
+            found += compiled_functions(d[key], seen)
+    return found

@@ -90,7 +90,7 @@ SCRIPTS = Path(__file__).resolve().parent
 if str(SCRIPTS) not in sys.path:
     sys.path.insert(0, str(SCRIPTS))
 
-from _common import shared_data_dir, zipf_sentences  # noqa: E402  (puts the repository on sys.path)
+from _common import compiled_functions, shared_data_dir, zipf_sentences  # noqa: E402  (puts the repository on sys.path)
 
 DTYPES = ("float64", "float32")
 
@@ -226,31 +226,13 @@ def meta_row(args):
     )
 
 
-def _compiled_functions(obj):
-    """PyTensor ``Function`` objects reachable from a model, wrapper or function."""
-    if hasattr(obj, "maker"):
-        return [obj]
-    found = []
-    for attr in ("fn",):  # the tutorial wrappers keep the compiled function as .fn
-        inner = getattr(obj, attr, None)
-        if inner is not None and inner is not obj:
-            found += _compiled_functions(inner)
-    d = getattr(obj, "__dict__", {})
-    for key in ("_compiled", "_fns"):  # RecurrentLM / CharRNN / FastGraph caches
-        for value in (d.get(key) or {}).values():
-            found += _compiled_functions(value)
-    if d.get("_fast_graph") is not None:
-        found += _compiled_functions(d["_fast_graph"])
-    return found
-
-
 def graph_dtypes(obj):
     """Float dtypes of every variable in the compiled graphs of ``obj`` (inner scan graphs too).
 
     Proves that a float32 run really is float32: ``["float32"]``, not
     ``["float32", "float64"]``.
     """
-    fns = _compiled_functions(obj)
+    fns = compiled_functions(obj)
     if not fns:
         return None
     seen, found = set(), set()

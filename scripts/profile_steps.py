@@ -40,11 +40,10 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
 import argparse  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
-from collections.abc import Mapping  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from _common import zipf_sentences  # noqa: E402  (puts the repository on sys.path)
+from _common import compiled_functions, zipf_sentences  # noqa: E402  (puts the repository on sys.path)
 
 WORKLOADS = ("word_batch", "rnn_faithful", "rnn_faithful_t4", "char")
 FULL = dict(C=8000, H=128, L=2, B=32, K=4, rnn_H=100, T=45, char_C=65, char_B=50, char_T=50)
@@ -104,29 +103,6 @@ def build_rnn_faithful_t4(sz, rng):
 
 BUILDERS = dict(word_batch=build_word_batch, rnn_faithful=build_rnn_faithful,
                 rnn_faithful_t4=build_rnn_faithful_t4, char=build_char)
-
-
-def compiled_functions(obj, seen=None):
-    """The PyTensor functions reachable from a model's compile caches (wrappers, dicts)."""
-    seen = set() if seen is None else seen
-    if id(obj) in seen:
-        return []
-    seen.add(id(obj))
-    if hasattr(obj, "maker"):
-        return [obj]
-    found = []
-    if isinstance(obj, Mapping):
-        for value in obj.values():
-            found += compiled_functions(value, seen)
-        return found
-    inner = getattr(obj, "fn", None)  # the tutorial wrappers keep the function as .fn
-    if inner is not None:
-        found += compiled_functions(inner, seen)
-    d = getattr(obj, "__dict__", {})
-    for key in ("_compiled", "_fns", "_fast_graph"):
-        if d.get(key) is not None:
-            found += compiled_functions(d[key], seen)
-    return found
 
 
 def parse_args(argv=None):
