@@ -1043,6 +1043,9 @@ def parse_args(argv=None):
                    help="char_lstm_train: torch starts from CharRNN's initial weights with one "
                    "trained bias per gate (default: the same model) or from uniform 0.08 with "
                    "both biases trained (the figures before issue 12)")
+    p.add_argument("--malloc", choices=("tuned", "default"), default="tuned",
+                   help="glibc malloc: 'tuned' (theano_rnn.runtime.allocator.tune_allocator, as the "
+                   "theano-rnn commands do; every impl in the process shares it) or 'default'")
     p.add_argument("--isolate", action="store_true",
                    help="char_lstm_train: also run each impl and dtype in its own process "
                    "(rows marked 'own process'), after the round-robin run")
@@ -1121,8 +1124,13 @@ def main(argv=None):
     args = parse_args(argv)
     import logging
 
+    from theano_rnn.runtime.allocator import allocator_state, tune_allocator
+
     logging.basicConfig(level=logging.WARNING)
+    if args.malloc == "tuned":
+        tune_allocator()
     meta = meta_row(args)
+    meta["allocator"] = allocator_state()
     torch = try_torch(args.threads)
     rows = []
     for name in args.workloads:

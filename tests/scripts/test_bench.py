@@ -56,6 +56,8 @@ def check_rows(rows, dtypes):
     for key in ("cpu", "cpus", "python", "numpy", "pytensor", "threads", "pytensor_blas_ldflags"):
         assert key in meta, key
     assert meta["thread_env"]["OPENBLAS_NUM_THREADS"] == "1"
+    # the default --malloc tuned: the allocator's state is recorded (tuned on glibc)
+    assert meta["allocator"]["reason"] != "not called", meta["allocator"]
     for row in data:
         assert REQUIRED <= set(row), row
         assert any(k in row for k in FIGURES), row

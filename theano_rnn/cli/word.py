@@ -57,6 +57,7 @@ from theano_rnn.cli.util import check_mode as _check_mode
 from theano_rnn.cli.util import check_cell_memory, claim_output
 from theano_rnn.cli.util import command_env, command_logging, parse_command_line, report_errors
 from theano_rnn.cli.util import StopFlag
+from theano_rnn.runtime.allocator import tune_allocator
 from theano_rnn.cli.recording import RunRecorder, run_options, word_evaluations
 from theano_rnn.training.record import corpus_entry
 
@@ -379,6 +380,9 @@ def main(argv=None, environ=None):
     level = args.log_level or ("WARNING" if args.quiet else "INFO")
 
     def call():
+        # glibc keeps the steps' large buffers for reuse instead of page-faulting
+        # them in afresh every step (THEANO_RNN_MALLOC=default: leave it alone)
+        tune_allocator()
         # NumPy's OpenBLAS pinned to one thread for the command (unless
         # OPENBLAS_NUM_THREADS/OMP_NUM_THREADS say otherwise): 2-4x faster
         # steps for these small products on a 2-core machine
