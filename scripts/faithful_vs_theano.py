@@ -87,8 +87,18 @@ def with_floatx(flags, dtype):
     return ",".join(kept + [f"floatX={dtype}"])
 
 
-def _start(python, impl, dtype, theano_flags):
-    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+def malloc_env(choice):
+    """glibc's environment for both workers: ``tuned`` = the thresholds of
+    ``theano_rnn.runtime.allocator`` (as the theano-rnn commands set them), ``default`` = none."""
+    if choice == "default":
+        return {}
+    return {"MALLOC_MMAP_THRESHOLD_": str(32 * 1024 * 1024),
+            "MALLOC_TRIM_THRESHOLD_": str(512 * 1024 * 1024)}
+
+
+def _start(python, impl, dtype, theano_flags, malloc="default"):
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
+               **malloc_env(malloc))
     if impl == "theano":
         env["THEANO_FLAGS"] = with_floatx(theano_flags or env.get("THEANO_FLAGS", ""), dtype)
     else:
@@ -119,6 +129,8 @@ def main(argv=None):
     p.add_argument("--dtypes", default="float64,float32")
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--calls", type=int, default=4, help="timed calls per variant per round")
+    p.add_argument("--malloc", choices=("default", "tuned"), default="default",
+                   help="glibc's thresholds in both workers' environment (tuned: as theano-rnn sets them)")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     if args.worker:
@@ -131,8 +143,8 @@ def main(argv=None):
     rows = []
     load0 = os.getloadavg()
     for dtype in args.dtypes.split(","):
-        procs = {"port": _start(sys.executable, "port", dtype, None),
-                 "theano": _start(args.theano_python, "theano", dtype, flags)}
+        procs = {"port": _start(sys.executable, "port", dtype, None, args.malloc),
+                 "theano": _start(args.theano_python, "theano", dtype, flags, args.malloc)}
         times = {impl: {name: [] for name, _ in VARIANTS} for impl in procs}
         try:
             for _ in range(args.rounds):
@@ -154,7 +166,7 @@ def main(argv=None):
     meta = dict(date=time.strftime("%Y-%m-%d %H:%M:%S %z"), cpu=platform.processor() or "?",
                 loadavg_before=[round(v, 2) for v in load0],
                 loadavg_after=[round(v, 2) for v in os.getloadavg()],
-                model=f"RNNTheano({C}, {H}), {N_TOKENS} tokens, sgd_step, one thread")
+                malloc=args.malloc, model=f"RNNTheano({C}, {H}), {N_TOKENS} tokens, sgd_step, one thread")
     if args.json:
         print(json.dumps(dict(meta=meta, rows=rows)))
     else:

@@ -27,3 +27,12 @@ def test_without_a_theano_venv_one_line_and_exit_2(tmp_path):
         res = subprocess.run([sys.executable, str(SCRIPT), *extra], capture_output=True, text=True)
         assert res.returncode == 2
         assert len(res.stderr.strip().splitlines()) == 1 and "make_theano_env.py" in res.stderr
+
+
+def test_tuned_malloc_env_matches_the_allocator_module():
+    from theano_rnn.runtime import allocator
+
+    mod = _module()
+    assert mod.malloc_env("default") == {}
+    assert mod.malloc_env("tuned") == {"MALLOC_MMAP_THRESHOLD_": str(allocator.MMAP_THRESHOLD),
+                                       "MALLOC_TRIM_THRESHOLD_": str(allocator.TRIM_THRESHOLD)}
