@@ -92,8 +92,12 @@ def malloc_env(choice):
     ``theano_rnn.runtime.allocator`` (as the theano-rnn commands set them), ``default`` = none."""
     if choice == "default":
         return {}
-    return {"MALLOC_MMAP_THRESHOLD_": str(32 * 1024 * 1024),
-            "MALLOC_TRIM_THRESHOLD_": str(512 * 1024 * 1024)}
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
+    from theano_rnn.runtime.allocator import MMAP_THRESHOLD, TRIM_THRESHOLD
+
+    return {"MALLOC_MMAP_THRESHOLD_": str(MMAP_THRESHOLD),
+            "MALLOC_TRIM_THRESHOLD_": str(TRIM_THRESHOLD)}
 
 
 def _start(python, impl, dtype, theano_flags, malloc="default"):
