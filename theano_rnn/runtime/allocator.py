@@ -36,7 +36,8 @@ ENV_VAR = "THEANO_RNN_MALLOC"
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
 
-# glibc's largest accepted mmap threshold on 64-bit (DEFAULT_MMAP_THRESHOLD_MAX).
+# mallopt(3)'s documented upper limit for the mmap threshold on 64-bit
+# (DEFAULT_MMAP_THRESHOLD_MAX); glibc 2.36 here accepts more, older ones may not.
 MMAP_THRESHOLD = 32 * 1024 * 1024
 TRIM_THRESHOLD = 512 * 1024 * 1024
 
