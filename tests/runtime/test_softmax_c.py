@@ -11,7 +11,7 @@ from pytensor.scan.op import Scan
 from pytensor.tensor.special import LogSoftmax, Softmax, log_softmax, softmax
 
 from theano_rnn.models.word import GRUTheano, RNNTheano
-from theano_rnn.runtime.modes import get_mode
+from theano_rnn.runtime.modes import c_scan_inner_mode, get_mode
 from theano_rnn.runtime.softmax_c import (
     C_OPS,
     LogSoftmaxRows,
@@ -185,7 +185,7 @@ def test_faithful_rnn_inner_scans_get_the_c_ops_and_numbers_are_unchanged():
     np.testing.assert_allclose(c_model.ce_error(x, y), plain_model.ce_error(x, y), rtol=1e-13)
     fg = c_model.bptt.maker.fgraph
     scans = [n.op for n in fg.apply_nodes if isinstance(n.op, Scan)]
-    assert len(scans) == 2 and all(op.mode is get_mode("C") for op in scans)
+    assert len(scans) == 2 and all(op.mode is c_scan_inner_mode() for op in scans)
     inner = [_ops(op.fn.maker.fgraph) for op in scans]
     assert all(SoftmaxRows in ops and Softmax not in ops for ops in inner)
     assert any(SoftmaxRowsGrad in ops for ops in inner)  # the gradient scan
@@ -223,4 +223,4 @@ def test_other_backends_and_pytensor_modes_do_not_get_the_ops():
     fg = FunctionGraph([x, h0], outs, clone=True)
     get_mode("C").optimizer.rewrite(fg)
     assert {SoftmaxRows, SoftmaxRowsGrad} <= {type(n.op) for n in fg.apply_nodes}
-    assert [n.op.mode for n in fg.apply_nodes if isinstance(n.op, Scan)] == [get_mode("C")]
+    assert [n.op.mode for n in fg.apply_nodes if isinstance(n.op, Scan)] == [c_scan_inner_mode()]

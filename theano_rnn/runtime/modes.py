@@ -22,6 +22,8 @@ from pytensor.link.jax.linker import JAXLinker  # jax itself is imported only wh
 from pytensor.scan.op import Scan
 
 from theano_rnn.runtime.blas import ensure_blas
+from theano_rnn.runtime import perform_ops
+from theano_rnn.runtime.pch import ensure_precompiled_header
 from theano_rnn.runtime.softmax_c import (
     SOFTMAX_C_POSITION,
     SOFTMAX_GRAD_C_POSITION,
@@ -29,7 +31,8 @@ from theano_rnn.runtime.softmax_c import (
     softmax_grad_c_rewriter,
 )
 
-__all__ = ["BACKENDS", "mode_name", "get_mode", "on_backend_first_use", "c_mode_rewrites"]
+__all__ = ["BACKENDS", "mode_name", "get_mode", "on_backend_first_use", "c_mode_rewrites",
+           "c_scan_inner_mode"]
 
 BACKENDS = ("C", "NUMBA", "JAX", "PY")
 _ALIASES = {
@@ -170,7 +173,7 @@ def local_scan_inner_c_mode(fgraph, node):
     if op.mode not in (None, "FAST_RUN"):
         return None
     new_op = op.clone()
-    new_op.mode = _mode_for("C")
+    new_op.mode = c_scan_inner_mode()
     return new_op.make_node(*node.inputs).outputs
 
 
@@ -189,12 +192,26 @@ def c_mode_rewrites():
     )
 
 
+@functools.lru_cache(maxsize=None)
+def c_scan_inner_mode() -> Mode:
+    """The C mode of scan inner graphs: the C mode without
+    :mod:`~theano_rnn.runtime.perform_ops` (an inner op runs once per step)."""
+    _mode_for("C")  # the BLAS link and the precompiled header first
+    return Mode(linker="cvm", optimizer="fast_run").register(*c_mode_rewrites())
+
+
 def _build_mode(name: str) -> Mode:
     if name == "C":
         ensure_blas()  # links a BLAS once, on first use
+        ensure_precompiled_header()  # then g++ loads the modules' common headers precompiled
         # PyTensor's FAST_RUN plus, in this mode only (nothing registered in
-        # PyTensor's global optdb): the C softmax ops, also inside scans
-        return Mode(linker="cvm", optimizer="fast_run").register(*c_mode_rewrites())
+        # PyTensor's global optdb): the C softmax ops, also inside scans, and,
+        # outside scans, cheap structural ops through their Python perform
+        # instead of one C module each
+        rewrites = c_mode_rewrites()
+        if perform_ops.enabled():
+            rewrites += ((perform_ops.perform_structural, perform_ops.POSITION),)
+        return Mode(linker="cvm", optimizer="fast_run").register(*rewrites)
     if name == "NUMBA":
         return Mode(linker="numba", optimizer="fast_run")
     if name == "JAX":
