@@ -9,6 +9,7 @@ import pytensor
 import pytest
 
 from theano_rnn.runtime import pch
+from theano_rnn.runtime.files import temp_files
 from theano_rnn.runtime.modes import get_mode
 
 CXX = pytensor.config.cxx
@@ -35,7 +36,7 @@ def test_header_is_built_once_with_every_module_header(built):
     again = pch._build(os.path.dirname(os.path.dirname(header)), CXX, preargs, include_dirs,
                        GCC_VERSION)
     assert again == header and os.stat(gch).st_mtime_ns == stamp  # reused, not rebuilt
-    assert not [n for n in os.listdir(os.path.dirname(header)) if n.startswith(".tmp-")]
+    assert not temp_files(header) and not temp_files(gch)  # no temporary left behind
 
 
 @needs_gcc
@@ -90,6 +91,7 @@ import json, os, sys
 import pytensor
 import theano_rnn
 from theano_rnn.runtime import pch
+from theano_rnn.runtime.files import temp_files
 before = pytensor.config.gcc__cxxflags
 from theano_rnn.runtime.modes import get_mode
 get_mode("C")

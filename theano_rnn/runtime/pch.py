@@ -22,9 +22,9 @@ Why it is safe:
   ``theano_rnn_pch.h`` as text instead, i.e. the same headers the module
   includes anyway, each of which has include guards.  The numbers a module
   computes never depend on it.
-* The ``.gch`` is written to a temporary name and moved into place with
-  ``os.replace``: processes compiling at the same time (pytest-xdist) see the
-  old state or the finished file, never half of one.
+* The header and its ``.gch`` are written through the one atomic writer
+  (:func:`theano_rnn.runtime.files.atomic_write`): processes compiling at the
+  same time (pytest-xdist) see no file or the finished one, never half of one.
 * ``gcc__cxxflags`` is part of PyTensor's module cache key, so modules
   compiled with and without the header never get confused.
 
@@ -45,7 +45,10 @@ import shlex
 import subprocess
 import sys
 import tempfile
+import shutil
 import threading
+
+from theano_rnn.runtime.files import atomic_write, atomic_write_bytes
 
 __all__ = ["ENV_VAR", "HEADERS", "PchStatus", "ensure_precompiled_header", "pch_status",
            "pch_command", "header_text"]
@@ -127,21 +130,26 @@ def _key(version, preargs, include_dirs):
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def _write_atomically(path, data: bytes):
-    directory = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=os.path.basename(path))
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+def _compile_into(fh, cmd_for, cxx, header):
+    """Run g++ into a private temporary file and copy the result into ``fh``."""
+    with tempfile.TemporaryDirectory(prefix="theano_rnn_pch-") as tmp:
+        out = os.path.join(tmp, _NAME + ".gch")
+        cmd = cmd_for(out)
+        log.debug("precompiling PyTensor's module headers: %s", shlex.join(cmd))
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        if proc.returncode != 0:
+            first = (proc.stderr.strip().splitlines() or ["no message"])[0]
+            raise RuntimeError(f"{cxx} failed to precompile {header}: {first}")
+        with open(out, "rb") as src:
+            shutil.copyfileobj(src, fh, 1 << 20)
 
 
 def _build(cache_dir, cxx, preargs, include_dirs, version):
-    """The path of the (possibly just built) header whose ``.gch`` sits beside it."""
+    """The path of the (possibly just built) header whose ``.gch`` sits beside it.
+
+    Both files go through the one atomic writer (:mod:`theano_rnn.runtime.files`):
+    processes building at the same time never see half a file.
+    """
     directory = os.path.join(cache_dir, _key(version, preargs, include_dirs))
     header = os.path.join(directory, _NAME)
     gch = header + ".gch"
@@ -149,20 +157,12 @@ def _build(cache_dir, cxx, preargs, include_dirs, version):
         return header
     os.makedirs(directory, exist_ok=True)
     if not os.path.isfile(header):
-        _write_atomically(header, header_text().encode())
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".gch")
-    os.close(fd)
-    try:
-        cmd = pch_command(header, tmp, preargs, include_dirs, cxx)
-        log.debug("precompiling PyTensor's module headers: %s", shlex.join(cmd))
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-        if proc.returncode != 0:
-            first = (proc.stderr.strip().splitlines() or ["no message"])[0]
-            raise RuntimeError(f"{cxx} failed to precompile {header}: {first}")
-        os.replace(tmp, gch)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        atomic_write_bytes(header, header_text().encode())
+
+    def cmd_for(out):
+        return pch_command(header, out, preargs, include_dirs, cxx)
+
+    atomic_write(gch, lambda fh: _compile_into(fh, cmd_for, cxx, header))
     return header
 
 
