@@ -45,6 +45,7 @@ import tempfile
 import threading
 import warnings
 
+from theano_rnn.runtime.switches import OFF_VALUES, switched_off
 from theano_rnn.runtime.threads import pin_loaded_library
 
 __all__ = [
@@ -70,7 +71,7 @@ _FORMAT = 1  # part of the cache key: bump when the trampoline layout changes
 _PREFIX = "scipy_"
 _PYTENSOR_NO_BLAS = "PyTensor could not link to a BLAS"
 _ON = {"", "1", "on", "true", "yes", "auto"}  # $THEANO_RNN_BLAS values: link automatically
-_OFF = {"0", "off", "false", "no"}  # ... do not link
+_OFF = OFF_VALUES  # ... do not link
 
 FIX = (
     "install a BLAS (`apt install libopenblas-dev`, or `conda install blas`) or set "
@@ -386,7 +387,7 @@ def _current_ldflags():
 
 
 def _opted_out():
-    return os.environ.get(ENV_VAR, "").strip().lower() in _OFF
+    return switched_off(ENV_VAR)
 
 
 def _unlinked(reason, fix=FIX, warn=True):

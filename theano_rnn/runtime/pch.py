@@ -49,6 +49,7 @@ import shutil
 import threading
 
 from theano_rnn.runtime.files import atomic_write, atomic_write_bytes
+from theano_rnn.runtime.switches import switched_off
 
 __all__ = ["ENV_VAR", "HEADERS", "PchStatus", "ensure_precompiled_header", "pch_status",
            "pch_command", "header_text"]
@@ -56,7 +57,6 @@ __all__ = ["ENV_VAR", "HEADERS", "PchStatus", "ensure_precompiled_header", "pch_
 log = logging.getLogger(__name__)
 
 ENV_VAR = "THEANO_RNN_PCH"
-_OFF = {"0", "off", "no", "false"}
 #: the headers PyTensor's generated ``mod.cpp`` files start with, in their order
 HEADERS = ("<Python.h>", '"pytensor_mod_helper.h"', "<math.h>", "<numpy/arrayobject.h>",
            "<numpy/arrayscalars.h>", "<numpy/npy_math.h>", "<vector>", "<algorithm>")
@@ -175,7 +175,7 @@ def _default_cache_dir():
 def _ensure(cache_dir):
     import pytensor
 
-    if os.environ.get(ENV_VAR, "").strip().lower() in _OFF:
+    if switched_off(ENV_VAR):
         return PchStatus(False, None, f"{ENV_VAR}=0 turned the precompiled header off")
     cxx = pytensor.config.cxx
     if not cxx:

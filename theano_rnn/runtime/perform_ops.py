@@ -27,8 +27,6 @@ compiles everything in C, as PyTensor does.
 
 from __future__ import annotations
 
-import os
-
 from pytensor.graph.basic import Apply
 from pytensor.graph.op import Op
 from pytensor.graph.rewriting.basic import dfs_rewriter, node_rewriter
@@ -47,10 +45,11 @@ from pytensor.tensor.elemwise import DimShuffle
 from pytensor.tensor.shape import Reshape, Shape, Shape_i, SpecifyShape
 from pytensor.tensor.subtensor import IncSubtensor, Subtensor
 
+from theano_rnn.runtime.switches import switched_off
+
 __all__ = ["ENV_VAR", "STRUCTURAL_OPS", "PerformOnly", "perform_structural", "enabled"]
 
 ENV_VAR = "THEANO_RNN_PERFORM_OPS"
-_OFF = {"0", "off", "no", "false"}
 
 #: op classes whose C module is not worth its compile: shape arithmetic, views,
 #: checks, allocation, basic slicing and concatenation
@@ -61,7 +60,7 @@ STRUCTURAL_OPS = (Shape, Shape_i, Reshape, SpecifyShape, DimShuffle, MakeVector,
 
 def enabled():
     """Whether the C mode wraps structural ops (``THEANO_RNN_PERFORM_OPS`` not off)."""
-    return os.environ.get(ENV_VAR, "").strip().lower() not in _OFF
+    return not switched_off(ENV_VAR)
 
 
 class PerformOnly(Op):

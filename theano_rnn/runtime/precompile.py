@@ -26,12 +26,12 @@ not use them (JAX), so nothing starts there.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 
 from pytensor.graph.traversal import ancestors
 
 from theano_rnn.runtime.modes import mode_name
+from theano_rnn.runtime.switches import switched_off
 
 __all__ = ["precompile_for", "start", "wait", "enabled"]
 
@@ -42,8 +42,7 @@ _threads: dict = {}  # key -> Thread
 
 
 def enabled(environ=None) -> bool:
-    value = (os.environ if environ is None else environ).get("THEANO_RNN_PRECOMPILE", "1")
-    return value.strip().lower() not in ("0", "false", "no", "off")
+    return not switched_off("THEANO_RNN_PRECOMPILE", environ)
 
 
 def _perform_backend(mode) -> bool:
