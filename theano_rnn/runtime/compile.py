@@ -27,7 +27,6 @@ compiler.
 from __future__ import annotations
 
 import logging
-import os
 from collections import OrderedDict
 
 import pytensor
@@ -36,6 +35,7 @@ from pytensor.graph.basic import Constant, Variable, equal_computations
 from pytensor.graph.traversal import graph_inputs
 
 from theano_rnn.runtime.precompile import precompile_for
+from theano_rnn.runtime.switches import switched_off
 
 __all__ = ["compile_function", "reuse_stats", "clear_templates", "MAX_TEMPLATES"]
 
@@ -61,8 +61,7 @@ class _Template:
 
 
 def _enabled(environ=None) -> bool:
-    value = (os.environ if environ is None else environ).get("THEANO_RNN_REUSE_COMPILED", "1")
-    return value.strip().lower() not in ("0", "false", "no", "off")
+    return not switched_off("THEANO_RNN_REUSE_COMPILED", environ)
 
 
 def _update_pairs(updates):

@@ -44,8 +44,8 @@ import os
 import shlex
 import subprocess
 import sys
-import tempfile
 import shutil
+import tempfile
 import threading
 
 from theano_rnn.runtime.files import atomic_write, atomic_write_bytes
@@ -130,11 +130,11 @@ def _key(version, preargs, include_dirs):
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def _compile_into(fh, cmd_for, cxx, header):
-    """Run g++ into a private temporary file and copy the result into ``fh``."""
+def _compile_into(fh, header, preargs, include_dirs, cxx):
+    """Precompile ``header`` into a private temporary file and copy the result into ``fh``."""
     with tempfile.TemporaryDirectory(prefix="theano_rnn_pch-") as tmp:
         out = os.path.join(tmp, _NAME + ".gch")
-        cmd = cmd_for(out)
+        cmd = pch_command(header, out, preargs, include_dirs, cxx)
         log.debug("precompiling PyTensor's module headers: %s", shlex.join(cmd))
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
         if proc.returncode != 0:
@@ -158,11 +158,7 @@ def _build(cache_dir, cxx, preargs, include_dirs, version):
     os.makedirs(directory, exist_ok=True)
     if not os.path.isfile(header):
         atomic_write_bytes(header, header_text().encode())
-
-    def cmd_for(out):
-        return pch_command(header, out, preargs, include_dirs, cxx)
-
-    atomic_write(gch, lambda fh: _compile_into(fh, cmd_for, cxx, header))
+    atomic_write(gch, lambda fh: _compile_into(fh, header, preargs, include_dirs, cxx))
     return header
 
 
