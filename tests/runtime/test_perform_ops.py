@@ -68,6 +68,20 @@ def test_outer_structural_ops_are_wrapped_and_scan_inner_ones_are_not(compiled):
 
 
 @pytest.mark.skipif(not perform_ops.enabled(), reason=f"{perform_ops.ENV_VAR} is off")
+def test_wrapping_changes_ops_only_never_the_graph(compiled):
+    # one pass over the whole graph: each wrapped node must be built from its
+    # inputs as rewired by the replacements before it, or the old nodes come back
+    wrapped, plain = compiled
+
+    def unwrapped(fn):
+        return sorted(str(n.op.op if isinstance(n.op, PerformOnly) else n.op)
+                      for n in fn.maker.fgraph.apply_nodes)
+
+    assert len(wrapped.maker.fgraph.apply_nodes) == len(plain.maker.fgraph.apply_nodes)
+    assert unwrapped(wrapped) == unwrapped(plain)
+
+
+@pytest.mark.skipif(not perform_ops.enabled(), reason=f"{perform_ops.ENV_VAR} is off")
 def test_inplace_ops_keep_their_destroy_map(compiled):
     wrapped, _ = compiled
     incs = [op for op in _outer_ops(wrapped)

@@ -29,7 +29,8 @@ from __future__ import annotations
 
 from pytensor.graph.basic import Apply
 from pytensor.graph.op import Op
-from pytensor.graph.rewriting.basic import dfs_rewriter, node_rewriter
+from pytensor.graph.features import ReplaceValidate
+from pytensor.graph.rewriting.basic import GraphRewriter, node_rewriter
 from pytensor.raise_op import CheckAndRaise
 from pytensor.tensor.basic import (
     ARange,
@@ -118,7 +119,33 @@ def local_perform_structural(fgraph, node):
     return new.outputs
 
 
+class PerformStructural(GraphRewriter):
+    """Wrap every structural node of the graph at once, with a single validation.
+
+    The wrapped nodes keep their inputs, output types, ``view_map`` and
+    ``destroy_map``, so nothing a validation checks changes; replacing them
+    one by one (a walking rewriter validates the whole graph, destroy handler
+    included, after each) cost 1-2 ms per node.
+    """
+
+    def add_requirements(self, fgraph):
+        fgraph.attach_feature(ReplaceValidate())
+
+    @staticmethod
+    def _pairs(nodes, fgraph):
+        # a generator, consumed one pair at a time by ``replace_all_validate``:
+        # each wrapped node is built from its inputs as they are *after* the
+        # replacements before it (a node's inputs are rewired in place)
+        for node in nodes:
+            yield from zip(node.outputs, local_perform_structural.transform(fgraph, node))
+
+    def apply(self, fgraph):
+        nodes = [node for node in fgraph.toposort() if isinstance(node.op, STRUCTURAL_OPS)]
+        if nodes:
+            fgraph.replace_all_validate(self._pairs(nodes, fgraph), reason="perform_structural")
+
+
 #: the rewrite, for ``Mode.register((perform_structural, POSITION))``
-perform_structural = dfs_rewriter(local_perform_structural)
+perform_structural = PerformStructural()
 #: after PyTensor's last fast_run rewrite (merge3 at 100)
 POSITION = 101.0
