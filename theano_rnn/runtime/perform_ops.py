@@ -10,7 +10,7 @@ per call of the function, where their Python ``perform`` (NumPy views and
 copies) costs microseconds.  Compiling them costs seconds (BENCHMARKS.md,
 "Compile times").
 
-:func:`perform_structural` (a rewrite the C mode runs last, after every
+:data:`perform_structural` (a rewrite the C mode runs last, after every
 other rewrite, inplace ones included) wraps such a node's op in
 :class:`PerformOnly`, an op with no C code whose thunk calls the wrapped op's
 own ``perform``.  The values are the same NumPy arrays the op's C code makes
